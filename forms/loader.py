@@ -1,0 +1,199 @@
+"""Read ``catalog.yaml`` into the typed catalog, expanding shared answer sets and reaction blocks.
+
+Loading is strict: an unknown key or a non-string code is an error at import, so a typo in the
+data cannot silently drop a question.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from forms.schema import (
+    FIELD_TYPES,
+    ITEM_TYPES,
+    Catalog,
+    Condition,
+    EnableWhen,
+    Item,
+    ListField,
+    Option,
+    ReactionBlock,
+    Section,
+)
+
+CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
+
+_ITEM_KEYS = {
+    "id", "core", "text", "help", "type", "answers", "answers_from", "exclusive", "max_length",
+    "rows", "min", "max", "anchors", "fields", "max_rows", "enable_when", "clinic_enabled_only",
+    "nonanswer_exempt", "sources",
+}  # fmt: skip
+
+
+class CatalogError(ValueError):
+    """The catalog file does not have the shape the service needs."""
+
+
+def _options(raw: Any, answer_sets: dict[str, tuple[Option, ...]], where: str) -> tuple[Option, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        if raw not in answer_sets:
+            raise CatalogError(f"{where}: unknown answer set {raw!r}")
+        return answer_sets[raw]
+    options = []
+    for entry in raw:
+        if not 2 <= len(entry) <= 3 or not all(isinstance(part, str) for part in entry):
+            # PyYAML reads unquoted yes/no as booleans: insist on strings.
+            raise CatalogError(f"{where}: answer {entry!r} must be 2 or 3 quoted strings")
+        options.append(Option(*entry))
+    return tuple(options)
+
+
+def _condition(raw: dict[str, Any], where: str) -> Condition:
+    answers = raw["answer"]
+    answers = tuple(answers) if isinstance(answers, list) else (answers,)
+    if not all(isinstance(a, str) for a in answers):
+        raise CatalogError(f"{where}: enable-when answers must be quoted strings: {answers!r}")
+    if raw["op"] not in ("=", "!=", "any_of"):
+        raise CatalogError(f"{where}: unknown operator {raw['op']!r}")
+    return Condition(item=raw["item"], op=raw["op"], answers=answers)
+
+
+def _enable_when(raw: dict[str, Any] | None, where: str) -> EnableWhen | None:
+    if raw is None:
+        return None
+    parts = raw["any"] if "any" in raw else [raw]
+    return EnableWhen(tuple(_condition(part, where) for part in parts))
+
+
+def _fill(value: Any, cat: str, lead: str) -> Any:
+    """Put the section id and lead into a reaction-block template value."""
+    if isinstance(value, str):
+        return value.replace("{cat}", cat).replace("{lead}", lead)
+    if isinstance(value, list):
+        return [_fill(v, cat, lead) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, cat, lead) for k, v in value.items()}
+    return value
+
+
+def _item(raw: dict[str, Any], section_id: str, sets: dict[str, tuple[Option, ...]],
+          loaded: dict[str, Item], reaction_part: str | None = None) -> Item:  # fmt: skip
+    where = raw.get("id", f"{section_id}.?")
+    unknown = set(raw) - _ITEM_KEYS
+    if unknown:
+        raise CatalogError(f"{where}: unknown keys {sorted(unknown)}")
+    if raw["type"] not in ITEM_TYPES:
+        raise CatalogError(f"{where}: unknown type {raw['type']!r}")
+    fields = []
+    for f in raw.get("fields", []):
+        if f["type"] not in FIELD_TYPES:
+            raise CatalogError(f"{where}.{f['id']}: unknown field type {f['type']!r}")
+        if "answers_from" in f:
+            source = loaded[f["answers_from"]]
+            opts = tuple(o for o in source.options if o.code not in source.exclusive)
+        else:
+            opts = _options(f.get("answers"), sets, f"{where}.{f['id']}")
+        fields.append(
+            ListField(
+                id=f["id"], label=f["label"], type=f["type"], options=opts,
+                max_length=f.get("max_length"), core=f.get("core", True),
+            )  # fmt: skip
+        )
+    return Item(
+        id=raw["id"],
+        section_id=section_id,
+        text=raw["text"],
+        type=raw["type"],
+        core=bool(raw["core"]),
+        help=raw.get("help"),
+        options=_options(raw.get("answers"), sets, where),
+        exclusive=tuple(raw.get("exclusive", ())),
+        max_length=raw.get("max_length"),
+        rows=_options(raw.get("rows"), sets, where),
+        scale_min=raw.get("min", 0),
+        scale_max=raw.get("max", 10),
+        anchors=tuple(raw.get("anchors", ())),
+        fields=tuple(fields),
+        max_rows=raw.get("max_rows", 0),
+        enable_when=_enable_when(raw.get("enable_when"), where),
+        clinic_opt_in=bool(raw.get("clinic_enabled_only", False)),
+        nonanswer_exempt=bool(raw.get("nonanswer_exempt", False)),
+        reaction_part=reaction_part,
+        sources=tuple(raw.get("sources") or ()),
+    )
+
+
+def _reaction_items(section: dict[str, Any], template: list[dict[str, Any]],
+                    sets: dict[str, tuple[Option, ...]], loaded: dict[str, Item]) -> list[Item]:  # fmt: skip
+    """Expand the shared reaction block for one section (ids ``<section>.reaction.<suffix>``)."""
+    reaction = section["reaction"]
+    cat, lead = section["id"], reaction["lead"]
+    block_core = reaction.get("core", True)
+    items = []
+    for part in template:
+        raw = {k: _fill(v, cat, lead) for k, v in part.items() if k != "suffix"}
+        raw["id"] = f"{cat}.reaction.{part['suffix']}"
+        raw["core"] = bool(part["core"]) and block_core
+        if part["suffix"] == "noticed":
+            if reaction.get("gate"):
+                raw["enable_when"] = reaction["gate"]
+            if reaction.get("lead_help"):
+                raw["help"] = reaction["lead_help"]
+        item = _item(raw, cat, sets, loaded, reaction_part=part["suffix"])
+        loaded[item.id] = item
+        items.append(item)
+    return items
+
+
+def parse_catalog(data: dict[str, Any]) -> Catalog:
+    """Build the typed catalog from the parsed YAML document."""
+    version = data["catalog_version"]
+    if not isinstance(version, str):
+        raise CatalogError("catalog_version must be a quoted string")
+    sets = {name: _options(raw, {}, f"answer set {name}") for name, raw in data["answer_sets"].items()}
+    template = data["reaction_block"]["items"]
+    loaded: dict[str, Item] = {}
+    sections = []
+    for raw_section in data["sections"]:
+        sid = raw_section["id"]
+        items = []
+        for raw_item in raw_section["items"]:
+            item = _item(raw_item, sid, sets, loaded)
+            loaded[item.id] = item
+            items.append(item)
+        reaction = None
+        if raw_section.get("reaction"):
+            spec = raw_section["reaction"]
+            reaction = ReactionBlock(lead=spec["lead"], embedded_in=spec.get("embedded_in"))
+            if reaction.embedded_in is None:
+                items.extend(_reaction_items(raw_section, template, sets, loaded))
+        sections.append(
+            Section(
+                id=sid,
+                title=raw_section["title_patient"],
+                title_pdf=raw_section["title_pdf"],
+                intro=raw_section.get("intro", ""),
+                article_category=raw_section.get("article_category"),
+                items=tuple(items),
+                reaction=reaction,
+            )
+        )
+    return Catalog(version=version, sections=tuple(sections), answer_sets=sets)
+
+
+def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
+    """Parse a catalog file (tests use this with planted mistakes)."""
+    with path.open(encoding="utf-8") as handle:
+        return parse_catalog(yaml.safe_load(handle))
+
+
+@cache
+def get_catalog() -> Catalog:
+    """The service's catalog, read once per process."""
+    return load_catalog()

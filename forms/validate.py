@@ -1,0 +1,133 @@
+"""Catalog invariants: the rules every question must keep, checked in the tests.
+
+Each check returns readable problems instead of raising, so one run lists every mistake.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from forms.schema import NON_ANSWERS, NONE_CODES, NOT_SURE, PREFER_NOT, Catalog, Item
+
+#: Longest free text a patient may type in any one box; long notes stay printable and fast.
+MAX_TEXT_LENGTH = 5000
+#: The thirteen article categories that each need a section of their own.
+ARTICLE_CATEGORIES = (
+    "Chronic stress", "Trauma", "Sleep disorders", "Diet", "Micronutrient deficiencies",
+    "Chronic infections", "Medication", "Toxins", "Heavy metals", "Dental foci", "Chronic pain",
+    "Hormonal imbalances", "Mitochondrial dysfunction",
+)  # fmt: skip
+_CHOICE_TYPES = ("single", "multi", "grid")
+
+
+def _offers(item: Item) -> set[str]:
+    """The non-answers an item offers, whatever its type."""
+    if item.type in ("year", "scale"):
+        return set(NON_ANSWERS)  # built into the widget for these types
+    return {o.code for o in item.options} & set(NON_ANSWERS)
+
+
+def _check_ids(catalog: Catalog) -> list[str]:
+    problems = []
+    counts = Counter(item.id for item in catalog.items())
+    problems += [f"{i}: id used {n} times" for i, n in counts.items() if n > 1]
+    sections = Counter(section.id for section in catalog.sections)
+    problems += [f"section {s}: id used {n} times" for s, n in sections.items() if n > 1]
+    for item in catalog.items():
+        if not item.id.startswith(item.section_id + "."):
+            problems.append(f"{item.id}: id does not start with its section {item.section_id!r}")
+        for what, codes in (("option", item.codes), ("row", tuple(r.code for r in item.rows))):
+            dupes = [c for c, n in Counter(codes).items() if n > 1]
+            problems += [f"{item.id}: {what} code {c!r} repeated" for c in dupes]
+        field_ids = Counter(f.id for f in item.fields)
+        problems += [f"{item.id}: field {f!r} repeated" for f, n in field_ids.items() if n > 1]
+    return problems
+
+
+def _check_enable_when(catalog: Catalog) -> list[str]:
+    problems = []
+    order = {item.id: n for n, item in enumerate(catalog.items())}
+    for item in catalog.items():
+        if item.enable_when is None:
+            continue
+        for cond in item.enable_when.conditions:
+            if not catalog.has_item(cond.item):
+                problems.append(f"{item.id}: enable-when refers to unknown item {cond.item}")
+                continue
+            target = catalog.item(cond.item)
+            if order[target.id] >= order[item.id]:
+                problems.append(f"{item.id}: enable-when target {target.id} does not come before it")
+            if target.type not in ("single", "multi"):
+                problems.append(f"{item.id}: enable-when target {target.id} is not a choice")
+            for code in cond.answers:
+                if code not in target.codes:
+                    problems.append(f"{item.id}: enable-when code {code!r} not in {target.id}")
+    return problems
+
+
+def _check_answers(catalog: Catalog) -> list[str]:
+    problems = []
+    for item in catalog.items():
+        if item.type in _CHOICE_TYPES and not item.options:
+            problems.append(f"{item.id}: a {item.type} question has no answers")
+        if item.type == "grid" and not item.rows:
+            problems.append(f"{item.id}: a grid has no rows")
+        if not item.nonanswer_exempt and item.type in (*_CHOICE_TYPES, "year", "scale"):
+            missing = {NOT_SURE, PREFER_NOT} - _offers(item)
+            if missing:
+                problems.append(f"{item.id}: does not offer {', '.join(sorted(missing))}")
+        for code in item.exclusive:
+            if code not in item.codes:
+                problems.append(f"{item.id}: exclusive code {code!r} is not an answer")
+        if item.type == "multi":
+            for code in item.codes:
+                if code in (*NON_ANSWERS, *NONE_CODES) and code not in item.exclusive:
+                    problems.append(f"{item.id}: {code!r} must be exclusive")
+        elif item.exclusive:
+            problems.append(f"{item.id}: only multi-choice questions have exclusive answers")
+        if item.type == "list" and not (item.fields and item.max_rows > 0):
+            problems.append(f"{item.id}: a list needs fields and a max_rows")
+        if item.type == "scale" and len(item.anchors) != 2:
+            problems.append(f"{item.id}: a scale needs word anchors at both ends")
+    return problems
+
+
+def _check_lengths(catalog: Catalog) -> list[str]:
+    problems = []
+    for item in catalog.items():
+        boxes = [(item.id, item.max_length)] if item.type == "text" else []
+        boxes += [(f"{item.id}.{f.id}", f.max_length) for f in item.fields if f.type == "text"]
+        for where, limit in boxes:
+            if limit is None or not 1 <= limit <= MAX_TEXT_LENGTH:
+                problems.append(f"{where}: text needs a max_length between 1 and {MAX_TEXT_LENGTH}")
+    return problems
+
+
+def _check_sections(catalog: Catalog) -> list[str]:
+    problems = []
+    present = [s.article_category for s in catalog.sections if s.article_category]
+    for category in ARTICLE_CATEGORIES:
+        if present.count(category) != 1:
+            problems.append(f"article category {category!r} appears {present.count(category)} times")
+    for section in catalog.sections:
+        if not section.core_items:
+            problems.append(f"section {section.id}: no core items")
+        block = section.reaction
+        if block and block.embedded_in:
+            host = catalog.item(block.embedded_in) if catalog.has_item(block.embedded_in) else None
+            if host is None or host.type != "list":
+                problems.append(f"section {section.id}: reaction embedded in a missing list")
+        elif block and not catalog.has_item(f"{section.id}.reaction.noticed"):
+            problems.append(f"section {section.id}: reaction block not expanded")
+    return problems
+
+
+def catalog_problems(catalog: Catalog) -> list[str]:
+    """Every rule the catalog breaks; an empty list means the catalog is sound."""
+    return (
+        _check_ids(catalog)
+        + _check_enable_when(catalog)
+        + _check_answers(catalog)
+        + _check_lengths(catalog)
+        + _check_sections(catalog)
+    )

@@ -1,0 +1,108 @@
+"""Operator commands under ``flask --app wsgi intake``: database, invitations, PDFs, a demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from forms.loader import get_catalog
+from intake import audit, db, migrate
+from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
+from intake.invitations import create_invitation, find_by_public_id
+from intake.submissions import stored_pdf, submit_intake
+from intake.submissions import store_pdf as render_and_store
+
+CLI_ACTOR = "cli"
+
+
+@click.group("intake")
+def intake_cli() -> None:
+    """Operate the intake service."""
+
+
+def _link(token: str) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/start?t={token}"
+
+
+@intake_cli.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema."""
+    migrate.upgrade(db.engine())
+    click.echo("Database schema is up to date.")
+
+
+@intake_cli.command("make-migration")
+@click.argument("message")
+def make_migration(message: str) -> None:
+    """Write a new migration from the models (for developers)."""
+    migrate.autogenerate(db.engine(), message)
+
+
+@intake_cli.command("invite")
+@click.option("--name", required=True, help='Patient name: "Given Family" or "Family, Given".')
+@click.option("--dob", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--mrn", default=None, help="Medical record number (optional).")
+@click.option("--expires-days", type=click.IntRange(1, 90), default=None, help="Link validity.")
+def invite(name: str, dob: click.DateTime, mrn: str | None, expires_days: int | None) -> None:
+    """Create an invitation and print the patient's private link."""
+    days = expires_days or current_app.config["INVITE_DAYS"]
+    with db.transaction() as tx:
+        new = create_invitation(tx, name, dob.date(), mrn, days)  # type: ignore[attr-defined]
+        audit.record(tx, CLI_ACTOR, "invitation.create", new.intake.public_id)
+    click.echo(f"Intake {new.intake.public_id} for {new.intake.display_name}, valid {days} days.")
+    click.echo("Send the patient this private link (it is shown only once):")
+    click.echo(_link(new.token))
+
+
+@intake_cli.command("pdf")
+@click.argument("intake_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def write_pdf(intake_id: str, output: Path) -> None:
+    """Write the stored PDF summary of a submitted intake."""
+    tx = db.session()
+    intake = find_by_public_id(tx, intake_id)
+    if intake is None or intake.submission is None:
+        audit.record(tx, CLI_ACTOR, "pdf.export", intake_id, outcome="not_found")
+        tx.commit()
+        raise click.ClickException(f"No submitted intake with id {intake_id}.")
+    data = stored_pdf(intake.submission)
+    audit.record(tx, CLI_ACTOR, "pdf.export", intake_id, outcome="ok" if data else "render_failed")
+    tx.commit()
+    if data is None:
+        raise click.ClickException("The PDF could not be rendered; see the service log.")
+    output.write_bytes(data)
+    click.echo(f"Wrote {output} ({len(data):,} bytes).")
+
+
+@intake_cli.command("demo")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("demo-intake-summary.pdf"), show_default=True)  # fmt: skip
+def demo(output: Path) -> None:
+    """Create a fictional, fully answered intake and write its PDF."""
+    catalog = get_catalog()
+    with db.transaction() as tx:
+        new = create_invitation(tx, f"{DEMO_PATIENT.family_name}, {DEMO_PATIENT.given_name}", DEMO_PATIENT.date_of_birth, DEMO_PATIENT.mrn,
+                                current_app.config["INVITE_DAYS"])  # fmt: skip
+        new.intake.answers = demo_answers(catalog)
+        new.intake.detail_sections = demo_detail_sections(catalog)
+        new.intake.sections_saved = [s.id for s in catalog.sections]
+        new.intake.opened_at = new.intake.created_at
+        submission = submit_intake(tx, new.intake)
+        audit.record(tx, CLI_ACTOR, "demo.create", new.intake.public_id)
+    with db.transaction():
+        render_and_store(submission)
+    if submission.pdf is None:
+        raise click.ClickException("The demo PDF could not be rendered; see the log above.")
+    output.write_bytes(submission.pdf)
+    click.echo(f"Demo intake {new.intake.public_id} (fictional patient {new.intake.display_name}).")
+    click.echo(f"Its PDF summary: {output.resolve()} ({len(submission.pdf):,} bytes).")
+    click.echo(f"Patient link (already submitted, shows the thank-you page; date of birth "
+               f"{DEMO_PATIENT.date_of_birth.isoformat()}): {_link(new.token)}")  # fmt: skip
+    click.echo(f"Write it again later with: flask --app wsgi intake pdf {new.intake.public_id} -o FILE")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(intake_cli)
+

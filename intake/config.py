@@ -1,0 +1,61 @@
+"""Settings from the environment, with safe defaults for a single-clinic install.
+
+``INTAKE_ENV`` is ``production`` unless told otherwise: the safe choice is the default one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+#: Largest request body accepted; the longest possible step (30 medicine rows) is far below it.
+MAX_CONTENT_LENGTH = 256 * 1024
+
+
+class ConfigError(RuntimeError):
+    """The service cannot start safely with these settings."""
+
+
+def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config from the environment; ``overrides`` win (tests use them)."""
+    env = os.environ.get("INTAKE_ENV", "production")
+    production = env == "production"
+    sqlite_path = instance_path / "intake.sqlite3"
+    config: dict[str, Any] = {
+        "INTAKE_ENV": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{sqlite_path}"),
+        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_NAME": "intake_session",
+        # A patient may sit on one step for a long time: the session, not a clock, bounds the
+        # CSRF token; an expired session still keeps what was typed (see patient.views).
+        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("PATIENT_SESSION_SECONDS", 4 * 3600)),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": production,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("INTAKE_TIMEZONE", "UTC"),
+        "INTAKE_TIMEZONE": os.environ.get("INTAKE_TIMEZONE", "UTC"),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "CLINIC_NAME": os.environ.get("CLINIC_NAME", "your clinic"),
+        "CLINIC_CONTACT": os.environ.get(
+            "CLINIC_CONTACT", "the clinic that sent you this link (the phone number is on your appointment letter)"
+        ),
+        "INVITE_DAYS": int(os.environ.get("INVITE_DAYS", 14)),
+        "DOB_ATTEMPTS": int(os.environ.get("DOB_ATTEMPTS", 5)),
+        "PDF_PAGE_SIZE": os.environ.get("PDF_PAGE_SIZE", "A4"),
+        # Questions a clinic must switch on deliberately (trauma.safe_now needs a same-day response).
+        "CLINIC_OPT_INS": frozenset(filter(None, os.environ.get("CLINIC_OPT_INS", "").split(","))),
+    }
+    config.update(overrides or {})
+    if config["INTAKE_ENV"] == "production" and not config["SECRET_KEY"]:
+        raise ConfigError(
+            "SECRET_KEY is not set. In production the service refuses to start without one: "
+            "set SECRET_KEY to a long random value (python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    if config["PDF_PAGE_SIZE"] not in ("A4", "Letter"):
+        raise ConfigError("PDF_PAGE_SIZE must be A4 or Letter")
+    return config

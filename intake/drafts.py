@@ -1,0 +1,80 @@
+"""Saving a step: answers go to the database on every Next, Back and Save, with a version check."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from forms.logic import Visibility
+from forms.schema import Catalog, Section
+from intake.models import Intake, utcnow
+
+
+class FrozenError(RuntimeError):
+    """The intake was submitted; its answers can no longer change."""
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    saved: bool
+    conflict: bool = False
+
+
+def visibility_for(intake: Intake) -> Visibility:
+    """Which optional parts this intake shows: its opened detail and the clinic's opt-ins."""
+    return Visibility(
+        detail_sections=frozenset(intake.detail_sections or ()),
+        clinic_opt_ins=frozenset(current_app.config["CLINIC_OPT_INS"]),
+    )
+
+
+def save_step(intake: Intake, section: Section, values: Mapping[str, Any], shown: Collection[str],
+              seen_version: int | None, *, force: bool = False) -> SaveResult:  # fmt: skip
+    """Store the answers of the items the page showed; leave every other stored answer alone.
+
+    ``seen_version`` is the answers version the page was drawn from. If another tab saved since,
+    nothing is written and the caller re-shows the page (``force`` then saves knowingly).
+    """
+    if intake.submission is not None:
+        raise FrozenError(intake.public_id)
+    if not force and seen_version is not None and seen_version != intake.answers_version:
+        return SaveResult(saved=False, conflict=True)
+    ids = {item.id for item in section.items} & set(shown)
+    answers = dict(intake.answers or {})  # a new dict: SQLAlchemy does not see in-place changes
+    for item_id in ids:
+        value = values.get(item_id)
+        if value is None:
+            answers.pop(item_id, None)
+        else:
+            answers[item_id] = value
+    intake.answers = answers
+    intake.answers_version += 1
+    intake.sections_saved = sorted({*(intake.sections_saved or ()), section.id})
+    intake.current_step = section.id
+    intake.updated_at = utcnow()
+    return SaveResult(saved=True)
+
+
+def set_detail(intake: Intake, section_id: str, on: bool) -> None:
+    """Open or close a section's optional "more detail" questions (answers are kept either way)."""
+    sections = set(intake.detail_sections or ())
+    sections = sections | {section_id} if on else sections - {section_id}
+    intake.detail_sections = sorted(sections)
+
+
+def resume_step(catalog: Catalog, intake: Intake) -> str | None:
+    """Where a returning patient continues: the first step after the last one saved."""
+    if intake.current_step is None:
+        return None
+    index = catalog.section_index(intake.current_step)
+    saved = set(intake.sections_saved or ())
+    for section in catalog.sections[index:]:
+        if section.id not in saved:
+            return section.id
+    for section in catalog.sections:
+        if section.id not in saved:
+            return section.id
+    return "review"

@@ -1,0 +1,17 @@
+"""The patient's side: private link, date-of-birth check, one step per section, review, submit."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("patient", __name__)
+
+
+@bp.app_template_filter("errors_under")
+def errors_under(errors: list, name: str) -> list:  # type: ignore[type-arg]
+    """The errors that belong to one input or its sub-inputs (a list row's fields)."""
+    target = f"f-{name}"
+    return [e for e in errors if e.target == target or e.target.startswith(target + "-")]
+
+
+from intake.patient import views  # noqa: E402,F401  (registers the routes)

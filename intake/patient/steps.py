@@ -1,0 +1,141 @@
+"""What one step page shows: its items, its form (stored or just typed), errors and notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import request
+
+from forms.builder import SectionForm, from_form_data, section_form_class, to_form_data
+from forms.logic import Visibility, visible_items
+from forms.schema import Catalog, Item, Section
+from intake.drafts import visibility_for
+from intake.models import Intake
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One message, tied to the input it is about (its id is the error summary's link target)."""
+
+    item_id: str
+    target: str
+    message: str
+
+
+@dataclass
+class StepPage:
+    """Everything the step template needs; built the same way for a fresh page and a re-shown one."""
+
+    catalog: Catalog
+    section: Section
+    items: list[Item]
+    form: SectionForm
+    index: int
+    intake_ref: str | None
+    version: int | None
+    detail_on: bool
+    notice: str | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.catalog.sections)
+
+    @property
+    def shown_ids(self) -> list[str]:
+        return [item.id for item in self.items]
+
+    @property
+    def has_optional(self) -> bool:
+        return bool(self.section.optional_items)
+
+    @property
+    def is_first(self) -> bool:
+        return self.index == 0
+
+    @property
+    def is_last(self) -> bool:
+        return self.index == self.total - 1
+
+    def errors_for(self, item_id: str) -> list[FieldError]:
+        return [e for e in self.errors if e.item_id == item_id]
+
+    @property
+    def problem_ids(self) -> set[str]:
+        return {e.item_id for e in self.errors}
+
+
+def dom_id(name: str) -> str:
+    """An HTML id for a field name (ids keep the catalog's dots; they are valid in HTML)."""
+    return f"f-{name}"
+
+
+def _flatten(item_id: str, name: str, errors: Any) -> list[FieldError]:
+    """WTForms nests errors for sub-forms and lists; give each message its own input."""
+    if isinstance(errors, dict):
+        return [e for key, sub in errors.items() for e in _flatten(item_id, f"{name}-{key}", sub)]
+    if isinstance(errors, list) and errors and not isinstance(errors[0], str):
+        out = []
+        for n, sub in enumerate(errors):
+            out += _flatten(item_id, f"{name}-{n}", sub)
+        return out
+    return [FieldError(item_id, dom_id(name), str(message)) for message in errors or []]
+
+
+def posted_shown(section: Section) -> list[str]:
+    """The section's items the submitted page says it showed (only those are saved)."""
+    ids = set(request.form.getlist("_shown"))
+    return [item.id for item in section.items if item.id in ids]
+
+
+def step_page(catalog: Catalog, section: Section, intake: Intake | None, *, posted: bool = False,
+              notice: str | None = None) -> StepPage:  # fmt: skip
+    """Build a step page from the stored draft, or from what was just posted (nothing is dropped)."""
+    form_class = section_form_class(catalog, section.id)
+    if intake is not None:
+        visibility = visibility_for(intake)
+        ids = [i.id for i in visible_items(catalog, section, intake.answers or {}, visibility)]
+    else:
+        visibility = Visibility()
+        ids = []
+    if posted:
+        ids = list(dict.fromkeys([*posted_shown(section), *ids]))
+    items = [item for item in section.items if item.id in ids]
+    if posted:
+        form = form_class(formdata=request.form, meta={"csrf": False})
+    else:
+        answers = intake.answers if intake is not None else {}
+        data = {item.id: to_form_data(item, answers.get(item.id)) for item in items}
+        form = form_class(formdata=None, data=data, meta={"csrf": False})
+    errors: list[FieldError] = []
+    if posted:
+        form.validate()
+        for item in items:
+            errors += _flatten(item.id, item.id, form[item.id].errors)
+    for item in items:
+        if item.type == "list" and len(form[item.id].entries) < item.max_rows:
+            form[item.id].append_entry()  # one empty row to type into
+    return StepPage(
+        catalog=catalog,
+        section=section,
+        items=items,
+        form=form,
+        index=catalog.section_index(section.id),
+        intake_ref=intake.public_id if intake is not None else request.form.get("_intake"),
+        version=intake.answers_version if intake is not None else request.form.get("_version", type=int),
+        detail_on=section.id in visibility.detail_sections,
+        notice=notice,
+        errors=errors,
+    )
+
+
+def posted_answers(page: StepPage) -> tuple[dict[str, Any], set[str]]:
+    """Stored values for the valid items on the page, and the ids of the items with errors."""
+    problems = page.problem_ids
+    values = {
+        item.id: from_form_data(item, page.form[item.id].data)
+        for item in page.items
+        if item.id not in problems
+    }
+    return values, problems

@@ -1,0 +1,95 @@
+"""Submitting: freeze the shown answers once, then render and store the PDF (again on demand)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from forms.loader import get_catalog
+from forms.logic import Visibility, shown_answers
+from intake import pdf
+from intake.drafts import visibility_for
+from intake.models import Intake, Submission, utcnow
+from intake.review import build_summary
+
+log = logging.getLogger(__name__)
+
+
+def submit_intake(db: Session, intake: Intake) -> Submission:
+    """Freeze the answers; submitting twice returns the first submission."""
+    if intake.submission is not None:
+        return intake.submission
+    catalog = get_catalog()
+    visibility = visibility_for(intake)
+    submission = Submission(
+        intake_id=intake.id,
+        catalog_version=intake.catalog_version,
+        answers=shown_answers(catalog, intake.answers or {}, visibility),
+        detail_sections=sorted(visibility.detail_sections),
+        clinic_opt_ins=sorted(visibility.clinic_opt_ins),
+        submitted_at=utcnow(),
+    )
+    db.add(submission)
+    try:
+        db.flush()
+    except IntegrityError:  # another request submitted between our read and our write
+        db.rollback()
+        existing = db.scalars(select(Submission).where(Submission.intake_id == intake.id)).one()
+        return existing
+    intake.submission = submission
+    return submission
+
+
+def submission_visibility(submission: Submission) -> Visibility:
+    return Visibility(frozenset(submission.detail_sections), frozenset(submission.clinic_opt_ins))
+
+
+def pdf_header(intake: Intake, submission: Submission) -> pdf.PdfHeader:
+    tz_name = current_app.config["INTAKE_TIMEZONE"]
+    submitted = submission.submitted_at
+    if submitted.tzinfo is None:  # SQLite hands back naive UTC
+        submitted = submitted.replace(tzinfo=ZoneInfo("UTC"))
+    return pdf.PdfHeader(
+        patient_name=intake.display_name,
+        date_of_birth=intake.date_of_birth,
+        mrn=intake.mrn,
+        intake_id=intake.public_id,
+        submitted_at=submitted.astimezone(ZoneInfo(tz_name)),
+        timezone=tz_name,
+    )
+
+
+def render_pdf_bytes(intake: Intake, submission: Submission) -> bytes:
+    """Render the summary of a submission from its frozen answers."""
+    summary = build_summary(get_catalog(), submission.answers, submission_visibility(submission))
+    header = pdf_header(intake, submission)
+    return pdf.render_summary_pdf(summary, header, current_app.config["PDF_PAGE_SIZE"])
+
+
+def store_pdf(submission: Submission) -> bool:
+    """Render and store the PDF; a failure is recorded and the submission still stands."""
+    try:
+        data = render_pdf_bytes(submission.intake, submission)
+    except Exception as exc:  # the submission must survive any renderer failure
+        log.exception("PDF rendering failed for intake %s", submission.intake.public_id)
+        submission.pdf_error = type(exc).__name__
+        return False
+    submission.pdf = data
+    submission.pdf_sha256 = hashlib.sha256(data).hexdigest()
+    submission.pdf_renderer = pdf.RENDERER_VERSION
+    submission.pdf_rendered_at = utcnow()
+    submission.pdf_error = None
+    return True
+
+
+def stored_pdf(submission: Submission) -> bytes | None:
+    """The stored PDF, rendering it now if the first attempt failed."""
+    if submission.pdf is None:
+        store_pdf(submission)
+    return submission.pdf
