@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, Form, FormField, RadioField, SelectMultipleField, StringField
 from wtforms import TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from forms.schema import NON_ANSWERS, NOT_SURE, PREFER_NOT, YEAR_MIN, Catalog, Item, ListField
@@ -70,7 +71,7 @@ class YearForm(Form):
     """A year box plus "Not sure" / "Prefer not to say" boxes."""
 
     year = StringField(validators=[Optional(), reject_nul])
-    unknown = MultiCheckboxField(choices=[(NOT_SURE, _l("Not sure")), (PREFER_NOT, _l("Prefer not to say"))],
+    unknown = MultiCheckboxField(choices=[SelectChoice(NOT_SURE, _l("Not sure")), SelectChoice(PREFER_NOT, _l("Prefer not to say"))],
                                  validators=[valid_codes(NON_ANSWERS)])  # fmt: skip
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -89,8 +90,8 @@ class YearForm(Form):
         return ok
 
 
-def _choices(item: Item | ListField) -> list[tuple[str, str]]:
-    return [(o.code, o.label) for o in item.options]
+def _choices(item: Item | ListField) -> list[SelectChoice]:
+    return [SelectChoice(o.code, o.label) for o in item.options]
 
 
 def _text_field(max_length: int | None) -> Field:
@@ -119,7 +120,7 @@ def make_field(item: Item) -> Field:
         return QuietRadioField(choices=_choices(item), validators=[Optional(), valid_codes(item.codes)])
     if item.type == "scale":
         codes = _scale_codes(item)
-        return QuietRadioField(choices=[(c, c) for c in codes], validators=[Optional(), valid_codes(codes)])
+        return QuietRadioField(choices=[SelectChoice(c, c) for c in codes], validators=[Optional(), valid_codes(codes)])
     if item.type == "multi":
         return MultiCheckboxField(choices=_choices(item), validators=[valid_codes(item.codes), exclusive(item)])
     if item.type == "grid":

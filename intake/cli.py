@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from forms.loader import get_catalog
 from intake import audit, db, migrate
@@ -17,9 +18,7 @@ from intake.submissions import store_pdf as render_and_store
 CLI_ACTOR = "cli"
 
 
-@click.group("intake")
-def intake_cli() -> None:
-    """Operate the intake service."""
+intake_cli = AppGroup("intake", help="Operate the intake service.")
 
 
 def _link(token: str) -> str:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from intake import create_app, db
 from intake.db import Base
+from intake.invitations import create_invitation, find_by_public_id
+from intake.models import Intake
 
 
 def _database_url(tmp_path: Path) -> str:
@@ -38,3 +46,65 @@ def app(tmp_path: Path) -> Iterator[Flask]:
         db.session().close()
         Base.metadata.drop_all(db.engine())
         db.engine().dispose()
+
+
+@dataclass
+class Invited:
+    public_id: str
+    token: str
+    dob: date
+
+
+@pytest.fixture
+def invite(app: Flask) -> Callable[..., Invited]:
+    """Factory: create an invitation and return its public id and link token."""
+
+    def make(name: str = "Jane Doe", dob: date = date(1980, 3, 27), mrn: str | None = "MRN-1",
+             expires_days: int = 14) -> Invited:  # fmt: skip
+        with app.app_context(), db.transaction() as tx:
+            new = create_invitation(tx, name, dob, mrn, expires_days)
+            return Invited(new.intake.public_id, new.token, dob)
+
+    return make
+
+
+def sign_in(client: FlaskClient, invited: Invited) -> None:
+    """Open the link and confirm the date of birth, as a patient would."""
+    assert client.get(f"/start?t={invited.token}").status_code == 303
+    dob = invited.dob
+    response = client.post(
+        "/verify", data={"dob-day": dob.day, "dob-month": dob.month, "dob-year": dob.year}
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def patient(client: FlaskClient, invite: Callable[..., Invited]) -> Invited:
+    """A patient signed in on ``client``."""
+    invited = invite()
+    sign_in(client, invited)
+    return invited
+
+
+def load_intake(app: Flask, public_id: str) -> Intake:
+    with app.app_context():
+        intake = find_by_public_id(db.session(), public_id)
+        assert intake is not None
+        _ = intake.submission  # load while the session is open
+        return intake
+
+
+def page_version(html: str) -> str:
+    match = re.search(r'name="_version" value="(\d*)"', html)
+    assert match
+    return match.group(1)
+
+
+def post_step(client: FlaskClient, section_id: str, answers: dict[str, Any],
+              action: str = "next", version: str | None = None) -> TestResponse:  # fmt: skip
+    """Post a step the way its page would: with the version and the ids it showed."""
+    page = client.get(f"/step/{section_id}").get_data(as_text=True)
+    shown = re.findall(r'name="_shown" value="([^"]+)"', page)
+    data: dict[str, Any] = {"_version": version or page_version(page), "_shown": shown, "action": action}
+    data.update(answers)
+    return client.post(f"/step/{section_id}", data=data)

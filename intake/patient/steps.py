@@ -75,7 +75,7 @@ def _flatten(item_id: str, name: str, errors: Any) -> list[FieldError]:
     """WTForms nests errors for sub-forms and lists; give each message its own input."""
     if isinstance(errors, dict):
         return [e for key, sub in errors.items() for e in _flatten(item_id, f"{name}-{key}", sub)]
-    if isinstance(errors, list) and errors and not isinstance(errors[0], str):
+    if isinstance(errors, list) and errors and isinstance(errors[0], (dict, list)):
         out = []
         for n, sub in enumerate(errors):
             out += _flatten(item_id, f"{name}-{n}", sub)

@@ -1,0 +1,41 @@
+"""gunicorn settings used by scripts/serve: loopback only, and logs that never hold a link token.
+
+The patient link carries its token in the query string (``/start?t=...``). gunicorn's default
+access log writes the whole request line (``%(r)s``), so the format here names the path only
+(``%(U)s``) and leaves out the query string (``%(q)s``), the request line, the Referer (``%(f)s``,
+which can hold another page's query string) and request headers. tests/test_logs.py checks this.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any
+
+wsgi_app = "wsgi:app"
+bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
+workers = 2
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(t)s %(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+
+_QUERY = re.compile(r"\?[^\s\"']+")
+
+
+class _DropQueryStrings(logging.Filter):
+    """gunicorn's error log names ``req.uri`` (query string included) when a request fails, and
+    quotes the bad request line when one cannot be parsed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _QUERY.sub("?[redacted]", str(record.msg))
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _QUERY.sub("?[redacted]", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+def on_starting(server: Any) -> None:
+    # Added in the master before workers fork, so every worker's error logger has it too.
+    logging.getLogger("gunicorn.error").addFilter(_DropQueryStrings())

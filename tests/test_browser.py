@@ -1,0 +1,225 @@
+"""One real patient, in a real browser, with the keyboard only: link, date of birth, a step, review, send.
+
+Runs the real app (CSRF on, real CSP headers) on a free loopback port and drives Debian's Chromium
+through Playwright. Skipped where Chromium is missing; a failure in CI (CI=true), where it must run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from intake import create_app, db
+from intake.db import Base
+from intake.invitations import create_invitation
+from intake.models import Intake
+
+CHROMIUM = "/usr/bin/chromium"
+NOT_AVAILABLE = (
+    "Chromium not available: install Debian's chromium package (scripts/setup --test does this) "
+    "to run the browser test"
+)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CONCERNS = "Hives after hot showers,\nand tiredness since 2019 – «ça va»."
+DOB = date(1980, 3, 27)
+TIMEOUT_MS = 10_000
+
+pytestmark = [
+    pytest.mark.browser,
+    # forms/builder.py still passes choices as tuples (deprecated in WTForms 3.3); the server thread
+    # would turn that warning into a 500. Remove once the builder uses SelectChoice.
+    pytest.mark.filterwarnings("ignore:Passing SelectField choices as tuples:DeprecationWarning"),
+]
+
+
+def _unavailable(detail: str = "") -> None:
+    reason = NOT_AVAILABLE + (f" ({detail})" if detail else "")
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def live_app(tmp_path: Path) -> Iterator[tuple[Any, str]]:
+    """The real app served by werkzeug in a thread; yields (app, base URL)."""
+    holder: dict[str, Any] = {}
+
+    def wsgi(environ: Any, start_response: Any) -> Any:
+        return holder["app"](environ, start_response)
+
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app = create_app(
+        {
+            "INTAKE_ENV": "testing",
+            "SECRET_KEY": "browser-test-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'browser.sqlite3'}",
+            "PUBLIC_BASE_URL": base,
+            # CSRF stays enabled: the browser must carry the real tokens.
+        }
+    )
+    assert app.config.get("WTF_CSRF_ENABLED", True) is True
+    with app.app_context():
+        Base.metadata.create_all(db.engine())
+    holder["app"] = app
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, base
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+        with app.app_context():
+            db.session().close()
+            db.engine().dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        _unavailable(f"{CHROMIUM} is missing")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _unavailable(f"playwright is not installed: {exc}")
+    manager = sync_playwright().start()
+    try:
+        try:
+            # A launched (not persistent) browser gets a fresh, empty profile directory.
+            chromium = manager.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
+            )
+        except Exception as exc:
+            _unavailable(f"launch failed: {str(exc).splitlines()[0]}")
+        yield chromium
+        chromium.close()
+    finally:
+        manager.stop()
+
+
+def _focused(page: Any, selector: str) -> bool:
+    return bool(page.evaluate("s => !!document.activeElement && document.activeElement.matches(s)", selector))
+
+
+def tab_to(page: Any, selector: str, *, limit: int = 60, back: bool = False) -> int:
+    """Press Tab (or Shift+Tab) until ``selector`` has focus; fail if it is not reached."""
+    key = "Shift+Tab" if back else "Tab"
+    for presses in range(1, limit + 1):
+        page.keyboard.press(key)
+        if _focused(page, selector):
+            return presses
+    active = page.evaluate("document.activeElement && document.activeElement.outerHTML.slice(0, 120)")
+    raise AssertionError(f"{selector!r} not reached with {limit} x {key}; focus is on {active}")
+
+
+def press_enter_on(page: Any, selector: str) -> None:
+    """Enter on the focused button, and wait for the page it leads to."""
+    assert _focused(page, selector)
+    with page.expect_navigation(wait_until="load"):
+        page.keyboard.press("Enter")
+
+
+def test_patient_completes_the_form_with_the_keyboard_only(live_app: tuple[Any, str], browser: Any) -> None:
+    app, base = live_app
+    with app.app_context():
+        with db.transaction() as tx:
+            token = create_invitation(tx, "Ada Example", DOB).token
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    requests: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+    try:
+        # The private link moves to a token-free URL that asks for the date of birth.
+        page.goto(f"{base}/start?t={token}")
+        assert page.url == f"{base}/verify"
+        assert "t=" not in page.url
+
+        tab_to(page, "#dob-day")
+        page.keyboard.type(str(DOB.day))
+        page.keyboard.press("Tab")
+        assert _focused(page, "#dob-month")
+        page.keyboard.type(str(DOB.month))
+        page.keyboard.press("Tab")
+        assert _focused(page, "#dob-year")
+        page.keyboard.press("Shift+Tab")  # back and forth keeps what was typed
+        assert _focused(page, "#dob-month")
+        page.keyboard.press("Tab")
+        page.keyboard.type(str(DOB.year))
+        tab_to(page, "button[type=submit]", limit=3)
+        press_enter_on(page, "button[type=submit]")
+
+        # Welcome page, then the first step.
+        assert page.url == f"{base}/welcome", page.inner_text("main")[:300]
+        tab_to(page, "button.primary", limit=10)
+        press_enter_on(page, "button.primary")
+        assert page.url == f"{base}/step/general"
+        assert page.locator("h1").inner_text() == "About your health"
+
+        # "Who is filling in this form?": Tab into the radio group, Space ticks the focused option.
+        tab_to(page, "input[name='general.completed_by']", limit=10)
+        assert _focused(page, "#f-general\\.completed_by")  # the first option: "The patient (me)"
+        page.keyboard.press("Space")
+        assert page.is_checked("#f-general\\.completed_by")
+
+        tab_to(page, "#f-general\\.main_concerns", limit=5)
+        page.keyboard.type(CONCERNS)
+        assert page.input_value("#f-general\\.main_concerns") == CONCERNS
+
+        # On to the buttons at the end of the page (past the other questions), then Enter.
+        tab_to(page, "button[value=next]", limit=80)
+        press_enter_on(page, "button[value=next]")
+        assert page.url == f"{base}/step/stress", page.inner_text("main")[:300]
+        assert "Step 2 of 16" in page.inner_text("main")
+
+        # Jump to the review: the typed answers are there.
+        page.goto(f"{base}/review")
+        review = page.inner_text("main")
+        assert "Check your answers" in review
+        assert "The patient (me)" in review
+        assert "Hives after hot showers" in review
+
+        send = "form[action='/submit'] button[type=submit]"
+        tab_to(page, send, limit=120)
+        press_enter_on(page, send)
+        assert page.url == f"{base}/done"
+        assert "Thank you" in page.locator("h1").inner_text()
+    finally:
+        context.close()
+
+    # Nothing left the app's own host, and nothing broke or was blocked (a CSP violation is an error).
+    foreign = [u for u in requests if not (u == base or u.startswith(base + "/"))]
+    assert not foreign, foreign
+    assert not problems, problems
+
+    with app.app_context():
+        intake = db.session().scalars(select(Intake)).one()
+        submission = intake.submission
+        assert submission is not None
+        assert submission.answers["general.completed_by"] == "self"
+        assert submission.answers["general.main_concerns"] == CONCERNS
+        assert submission.pdf is not None and submission.pdf.startswith(b"%PDF")
+        assert submission.pdf_error is None

@@ -1,0 +1,95 @@
+"""The catalog's invariants, and proof that the validator catches each kind of mistake."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from forms.loader import CATALOG_PATH, CatalogError, get_catalog, parse_catalog
+from forms.validate import ARTICLE_CATEGORIES, catalog_problems
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, Any]:
+    return yaml.safe_load(CATALOG_PATH.read_text(encoding="utf-8"))
+
+
+def _item(data: dict[str, Any], item_id: str) -> dict[str, Any]:
+    for section in data["sections"]:
+        for item in section["items"]:
+            if item["id"] == item_id:
+                return item  # type: ignore[no-any-return]
+    raise KeyError(item_id)
+
+
+def test_the_catalog_keeps_every_rule() -> None:
+    assert catalog_problems(get_catalog()) == []
+
+
+def test_thirteen_categories_plus_other_have_a_reaction_overview() -> None:
+    catalog = get_catalog()
+    rows = [s for s in catalog.sections if s.overview_row]
+    assert {s.article_category for s in rows} - {None} == set(ARTICLE_CATEGORIES)
+    assert len(rows) == 14
+
+
+def test_patient_titles_are_plain() -> None:
+    titles = {s.id: s.title for s in get_catalog().sections}
+    assert titles["dental"] == "Teeth and gums"
+    assert titles["energy"] == "Energy and recovery after activity"
+    assert titles["toxin"] == "Mold, chemicals and smells"
+
+
+def test_catalog_has_a_version_and_core_and_optional_items() -> None:
+    catalog = get_catalog()
+    assert catalog.version == "1.0"
+    assert all(s.core_items for s in catalog.sections)
+    assert sum(1 for i in catalog.items() if not i.core) > 50
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: _item(d, "stress.ongoing").update(id="stress.level_month"), "id used 2 times"),
+        (lambda d: _item(d, "stress.sources").update(enable_when={"item": "stress.nope", "op": "=", "answer": "yes"}), "unknown item"),
+        (lambda d: _item(d, "stress.sources").update(enable_when={"item": "stress.ongoing", "op": "=", "answer": "maybe"}), "not in stress.ongoing"),
+        (lambda d: _item(d, "sleep.hours")["answers"].pop(), "does not offer"),
+        (lambda d: _item(d, "toxin.home_damp").update(exclusive=["none"]), "must be exclusive"),
+        (lambda d: _item(d, "toxin.home_damp").update(exclusive=["none", "not_sure", "prefer_not", "bogus"]), "exclusive code 'bogus'"),
+        (lambda d: _item(d, "general.main_concerns").pop("max_length"), "max_length"),
+        (lambda d: _item(d, "general.main_concerns").update(max_length=100000), "max_length"),
+        (lambda d: _item(d, "general.impact").update(anchors=["0 = none"]), "anchors at both ends"),
+    ],
+)
+def test_the_validator_catches_planted_mistakes(raw: dict[str, Any], mutate: Any, expected: str) -> None:
+    data = copy.deepcopy(raw)
+    mutate(data)
+    problems = catalog_problems(parse_catalog(data))
+    assert any(expected in p for p in problems), problems
+
+
+def test_unquoted_yes_and_no_are_refused(tmp_path: Path) -> None:
+    text = CATALOG_PATH.read_text(encoding="utf-8").replace('- ["yes", "Yes"]', "- [yes, Yes]", 1)
+    path = tmp_path / "catalog.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogError, match="quoted"):
+        parse_catalog(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def test_unknown_keys_are_refused(raw: dict[str, Any]) -> None:
+    data = copy.deepcopy(raw)
+    _item(data, "stress.ongoing")["enable_wen"] = {}
+    with pytest.raises(CatalogError, match="unknown keys"):
+        parse_catalog(data)
+
+
+def test_reaction_blocks_are_expanded_with_their_lead() -> None:
+    catalog = get_catalog()
+    noticed = catalog.item("sleep.reaction.noticed")
+    assert noticed.text.startswith("On the day after a night of poor or short sleep, have you noticed")
+    assert catalog.item("pain.reaction.noticed").enable_when is not None
+    assert not catalog.has_item("diet.reaction.noticed")  # embedded per food row instead

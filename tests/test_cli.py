@@ -1,0 +1,71 @@
+"""Operator commands: invitations, the demo, writing a stored PDF, the schema."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import inspect, select
+
+from intake import db
+from intake.models import AuditEvent
+from tests.conftest import load_intake
+
+
+def test_invite_prints_a_working_link(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["intake", "invite", "--name", "Doe, Jane", "--dob", "1980-03-27", "--mrn", "A-1", "--expires-days", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    link = re.search(r"(http\S+/start\?t=(\S+))", result.output)
+    assert link
+    client = app.test_client()
+    assert client.get(f"/start?t={link.group(2)}").status_code == 303
+    public_id = re.search(r"Intake (\S+) for Jane Doe", result.output).group(1)  # type: ignore[union-attr]
+    intake = load_intake(app, public_id)
+    assert (intake.given_name, intake.family_name, intake.mrn) == ("Jane", "Doe", "A-1")
+
+
+def test_demo_writes_a_pdf_and_pdf_writes_the_stored_bytes(app: Flask, tmp_path: Path) -> None:
+    runner = app.test_cli_runner()
+    out = tmp_path / "demo.pdf"
+    result = runner.invoke(args=["intake", "demo", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    public_id = re.search(r"Demo intake (\S+)", result.output).group(1)  # type: ignore[union-attr]
+    again = tmp_path / "again.pdf"
+    result = runner.invoke(args=["intake", "pdf", public_id, "-o", str(again)])
+    assert result.exit_code == 0, result.output
+    assert again.read_bytes() == out.read_bytes()
+    with app.app_context():
+        actions = db.session().scalars(select(AuditEvent.action)).all()
+    assert actions == ["demo.create", "pdf.export"]
+
+
+def test_pdf_of_an_unknown_intake_fails_clearly(app: Flask, tmp_path: Path) -> None:
+    result = app.test_cli_runner().invoke(args=["intake", "pdf", "NOPE", "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code != 0
+    assert "No submitted intake" in result.output
+
+
+def test_init_db_builds_the_schema_the_models_describe(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from intake import create_app
+    from intake.db import Base
+
+    app = create_app({"INTAKE_ENV": "testing", "SECRET_KEY": "k",
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}"})  # fmt: skip
+    result = app.test_cli_runner().invoke(args=["intake", "init-db"])
+    assert result.exit_code == 0, result.output
+    with app.app_context(), db.engine().connect() as conn:
+        assert set(inspect(conn).get_table_names()) >= {"intakes", "submissions", "audit_events"}
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_healthz(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}

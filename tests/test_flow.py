@@ -1,0 +1,182 @@
+"""The patient's whole journey through the app: link, date of birth, every step, review, submit."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from forms.loader import get_catalog
+from forms.logic import Visibility, shown_answers
+from intake import db
+from intake.demo import demo_answers
+from intake.models import Submission
+from tests.conftest import Invited, load_intake, post_step, sign_in
+from tests.formdata import section_formdata
+
+
+def _complete_section(client: FlaskClient, section_id: str, answers: dict[str, Any]) -> str:
+    """Open the optional detail, then answer until the step moves on; return where it went."""
+    section = get_catalog().section(section_id)
+    if section.optional_items:
+        assert post_step(client, section_id, {}, action="more").status_code == 303
+    data = section_formdata(section.items, answers)
+    for _ in range(5):  # each round may open follow-ups that appear on the next page load
+        response = post_step(client, section_id, data)
+        assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+        if "notice=more" not in response.location:
+            return response.location
+    raise AssertionError(f"{section_id} kept asking for more")
+
+
+def test_whole_flow_stores_every_answer_and_the_pdf(app: Flask, client: FlaskClient,
+                                                    patient: Invited) -> None:  # fmt: skip
+    catalog = get_catalog()
+    answers = demo_answers(catalog)
+    welcome = client.get("/welcome")
+    assert "You can skip any question" in welcome.get_data(as_text=True)
+    for n, section in enumerate(catalog.sections):
+        page = client.get(f"/step/{section.id}").get_data(as_text=True)
+        assert f"Step {n + 1} of {len(catalog.sections)}" in page
+        went = _complete_section(client, section.id, answers)
+        expected = catalog.sections[n + 1].id if n + 1 < len(catalog.sections) else "review"
+        assert went.endswith(expected)
+
+    review = client.get("/review").get_data(as_text=True)
+    assert review.count(">Change<") == len(catalog.sections)
+    assert "Itchy scalp and a hoarse voice" in review
+
+    assert client.post("/submit", data={"confirm": "1"}).location.endswith("/done")
+    assert "Your answers have been sent" in client.get("/done").get_data(as_text=True)
+
+    intake = load_intake(app, patient.public_id)
+    submission = intake.submission
+    assert submission is not None
+    visibility = Visibility(frozenset(s.id for s in catalog.sections))
+    expected = shown_answers(catalog, answers, visibility)
+    for item_id, value in expected.items():  # multi-choice answers are stored in catalog order
+        if catalog.item(item_id).type == "multi":
+            expected[item_id] = [c for c in catalog.item(item_id).codes if c in value]
+    assert submission.answers == expected
+    assert submission.catalog_version == catalog.version == intake.catalog_version
+    assert submission.pdf is not None and submission.pdf.startswith(b"%PDF")
+    assert submission.pdf_sha256 and len(submission.pdf_sha256) == 64
+    assert submission.pdf_renderer
+
+
+def test_answers_are_saved_on_back_and_resumed_from_a_new_browser(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    assert post_step(client, "general", {"general.course": "worse"}).status_code == 303
+    back = post_step(client, "stress", {"stress.level_month": "sometimes"}, action="back")
+    assert back.location.endswith("/step/general")
+    assert load_intake(app, patient.public_id).answers == {
+        "general.course": "worse",
+        "stress.level_month": "sometimes",
+    }
+    other_browser = app.test_client()
+    sign_in(other_browser, patient)
+    # Resumes after the furthest step saved, not at the start.
+    assert other_browser.get("/welcome").status_code == 200
+    response = other_browser.post(
+        "/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980}
+    )
+    assert response.status_code in (303, 401)
+
+
+def test_returning_by_the_link_resumes_where_the_patient_stopped(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    post_step(client, "general", {"general.course": "worse"})
+    saved = post_step(client, "stress", {"stress.level_month": "sometimes"}, action="save")
+    assert saved.location.endswith("/saved")
+    returning = app.test_client()
+    assert returning.get(f"/start?t={patient.token}").status_code == 303
+    response = returning.post("/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980})
+    assert response.location.endswith("/step/sleep")
+    page = returning.get("/step/stress").get_data(as_text=True)
+    assert re.search(r'value="sometimes"\s+checked', page)
+
+
+def test_two_tabs_never_silently_overwrite_each_other(app: Flask, client: FlaskClient,
+                                                      patient: Invited) -> None:  # fmt: skip
+    stale = client.get("/step/general").get_data(as_text=True)
+    stale_version = re.search(r'name="_version" value="(\d+)"', stale).group(1)  # type: ignore[union-attr]
+    assert post_step(client, "general", {"general.course": "worse"}).status_code == 303
+
+    second = post_step(client, "general", {"general.course": "better"}, version=stale_version)
+    assert second.status_code == 409
+    page = second.get_data(as_text=True)
+    assert "changed in another window" in page
+    assert re.search(r'value="better"\s+checked', page)  # the second tab's input is kept
+    assert load_intake(app, patient.public_id).answers["general.course"] == "worse"
+
+    # Pressing again from the re-shown page saves knowingly.
+    again_version = re.search(r'name="_version" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    third = post_step(client, "general", {"general.course": "better"}, version=again_version)
+    assert third.status_code == 303
+    assert load_intake(app, patient.public_id).answers["general.course"] == "better"
+
+
+def test_submitting_twice_creates_one_submission(app: Flask, client: FlaskClient,
+                                                 patient: Invited) -> None:  # fmt: skip
+    post_step(client, "general", {"general.course": "same"})
+    first = client.post("/submit", data={"confirm": "1"})
+    second = client.post("/submit", data={"confirm": "1"})
+    assert first.location.endswith("/done") and second.location.endswith("/done")
+    with app.app_context():
+        count = db.session().scalar(select(func.count()).select_from(Submission))
+    assert count == 1
+
+
+def test_answers_are_frozen_after_submit(app: Flask, client: FlaskClient, patient: Invited) -> None:
+    post_step(client, "general", {"general.course": "same"})
+    client.post("/submit", data={"confirm": "1"})
+    late = client.post("/step/general", data={"_shown": "general.course", "general.course": "worse"})
+    assert late.location.endswith("/done")
+    intake = load_intake(app, patient.public_id)
+    assert intake.answers["general.course"] == "same"
+    assert intake.submission is not None and intake.submission.answers["general.course"] == "same"
+    assert client.get("/review").location.endswith("/done")
+
+
+def test_follow_up_appears_on_the_next_page_load_and_hidden_is_not_no(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    page = client.get("/step/general").get_data(as_text=True)
+    assert "general.severe_list" not in page
+    response = post_step(client, "general", {"general.severe_episode": "yes"})
+    assert response.location.endswith("/step/general?notice=more")
+    page = client.get(response.location).get_data(as_text=True)
+    assert 'name="general.severe_list-0-what"' in page
+    assert "Some more questions appeared" in page
+
+    post_step(client, "general", {"general.severe_list-0-what": "Throat felt tight"})
+    assert load_intake(app, patient.public_id).answers["general.severe_list"] == [
+        {"what": "Throat felt tight"}
+    ]
+    # Closing the gate keeps the draft (nothing typed is lost) but the follow-up is not reported.
+    post_step(client, "general", {"general.severe_episode": "no"})
+    intake = load_intake(app, patient.public_id)
+    assert intake.answers["general.severe_list"] == [{"what": "Throat felt tight"}]
+    client.post("/submit", data={"confirm": "1"})
+    submitted = load_intake(app, patient.public_id).submission
+    assert submitted is not None
+    assert "general.severe_list" not in submitted.answers
+    assert submitted.answers["general.severe_episode"] == "no"
+
+
+def test_optional_detail_is_offered_and_remembered(app: Flask, client: FlaskClient,
+                                                   patient: Invited) -> None:  # fmt: skip
+    page = client.get("/step/stress").get_data(as_text=True)
+    assert "Add more detail (optional)" in page
+    assert "stress.control_month" not in page
+    response = post_step(client, "stress", {"stress.level_month": "fairly_often"}, action="more")
+    assert response.status_code == 303
+    page = client.get("/step/stress").get_data(as_text=True)
+    assert 'name="stress.control_month"' in page
+    assert "Hide the optional questions" in page
+    assert load_intake(app, patient.public_id).detail_sections == ["stress"]

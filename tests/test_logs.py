@@ -1,0 +1,74 @@
+"""The link token travels in the query string: no log the service writes may hold one."""
+
+from __future__ import annotations
+
+import logging
+import re
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intake.logs import DropQueryStrings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: gunicorn atoms that can carry a query string: the request line, the query string itself, the
+#: Referer (another page's URL), the remote user, and any request or response header.
+FORBIDDEN_ATOMS = ("%(r)s", "%(q)s", "%(f)s", "%(u)s")
+
+
+@pytest.fixture(scope="module")
+def gunicorn_conf() -> dict[str, Any]:
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_access_log_records_the_path_only(gunicorn_conf: dict[str, Any]) -> None:
+    fmt = gunicorn_conf["access_log_format"]
+    assert "%(U)s" in fmt
+    for atom in FORBIDDEN_ATOMS:
+        assert atom not in fmt, f"{atom} could put a link token in the access log"
+    assert not re.search(r"%\(\{[^}]*\}[ioe]\)s", fmt), "no header atoms (Referer holds URLs)"
+
+
+def test_gunicorn_logs_to_stdout_and_binds_loopback(gunicorn_conf: dict[str, Any]) -> None:
+    assert gunicorn_conf["accesslog"] == "-"
+    assert gunicorn_conf["bind"].startswith("127.0.0.1:")
+    assert gunicorn_conf["workers"] == 2
+
+
+def test_gunicorn_error_log_drops_query_strings(gunicorn_conf: dict[str, Any]) -> None:
+    logger = logging.getLogger("test_logs.gunicorn.error")
+    gunicorn_conf["on_starting"](None)  # what gunicorn calls in the master at start
+    try:
+        filters = logging.getLogger("gunicorn.error").filters
+        assert filters
+        record = logger.makeRecord(
+            logger.name, logging.ERROR, __file__, 1, "Error handling request %s %s",
+            ("GET", "/start?t=SECRET"), None,
+        )  # fmt: skip
+        for f in filters:
+            assert f.filter(record)  # type: ignore[union-attr]
+        assert "SECRET" not in record.getMessage()
+        assert "/start" in record.getMessage()
+    finally:
+        for f in list(logging.getLogger("gunicorn.error").filters):
+            logging.getLogger("gunicorn.error").removeFilter(f)
+
+
+def test_development_server_log_drops_query_strings() -> None:
+    # How werkzeug's request log calls the logger: '"%s" %s %s' % (request line, status, size).
+    record = logging.LogRecord(
+        "werkzeug", logging.INFO, __file__, 1, '"%s" %s %s',
+        ("GET /start?t=SECRET HTTP/1.1", "303", "-"), None,
+    )  # fmt: skip
+    assert DropQueryStrings().filter(record)
+    message = record.getMessage()
+    assert "SECRET" not in message
+    assert "GET /start" in message
+    assert "HTTP/1.1" in message
+
+
+def test_werkzeug_logger_has_the_filter(app: Any) -> None:
+    assert any(isinstance(f, DropQueryStrings) for f in logging.getLogger("werkzeug").filters)

@@ -1,0 +1,227 @@
+"""Baseline protection of patient data: links, sessions, CSRF, headers, limits, escaping."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from forms.loader import get_catalog
+from intake import create_app, db
+from intake.config import ConfigError
+from intake.invitations import find_by_public_id, hash_token
+from intake.models import utcnow
+from tests.conftest import Invited, load_intake, post_step, sign_in
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    '"><svg onload=alert(1)>',
+    "{{ 7*7 }}",
+]
+
+
+def test_link_token_is_long_random_and_only_its_hash_is_stored(app: Flask, invite) -> None:  # type: ignore[no-untyped-def]
+    invited = invite()
+    assert len(invited.token) >= 43  # 32 random bytes, URL-safe base64
+    intake = load_intake(app, invited.public_id)
+    assert intake.token_hash == hash_token(invited.token)
+    assert invited.token not in repr(intake.__dict__)
+
+
+def test_opening_the_link_moves_to_a_token_free_url_and_asks_the_date_of_birth(
+    client: FlaskClient, invite  # type: ignore[no-untyped-def]
+) -> None:
+    invited = invite()
+    response = client.get(f"/start?t={invited.token}")
+    assert response.status_code == 303
+    assert response.location == "/verify"
+    assert invited.token not in response.headers.get("Set-Cookie", "")
+    page = client.get("/verify").get_data(as_text=True)
+    assert "date of birth" in page
+    assert "Jane" not in page  # nothing about the patient before the check
+    assert client.get("/step/general").status_code == 401
+    assert client.get("/review").status_code == 401
+
+
+def test_wrong_date_of_birth_locks_the_link_and_says_whom_to_contact(
+    app: Flask, client: FlaskClient, invite  # type: ignore[no-untyped-def]
+) -> None:
+    invited = invite()
+    client.get(f"/start?t={invited.token}")
+    wrong = {"dob-day": 1, "dob-month": 1, "dob-year": 1990}
+    for left in (4, 3, 2, 1):
+        response = client.post("/verify", data=wrong)
+        assert response.status_code == 422
+        assert f"{left} tries left" in response.get_data(as_text=True)
+    locked = client.post("/verify", data=wrong)
+    assert locked.status_code == 423
+    assert "contact" in locked.get_data(as_text=True)
+    # Even the right date no longer opens it, from this browser or another.
+    assert client.post("/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980}).status_code == 423
+    assert app.test_client().get(f"/start?t={invited.token}").status_code == 423
+
+
+def test_unknown_and_expired_links_are_refused(app: Flask, client: FlaskClient, invite) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/start?t=not-a-real-token").status_code == 404
+    invited = invite()
+    with app.app_context(), db.transaction() as tx:
+        intake = find_by_public_id(tx, invited.public_id)
+        assert intake is not None
+        intake.token_expires_at = utcnow() - timedelta(minutes=1)
+    response = client.get(f"/start?t={invited.token}")
+    assert response.status_code == 410
+    assert "expired" in response.get_data(as_text=True)
+
+
+def test_a_patient_session_reaches_only_its_own_intake(app: Flask, client: FlaskClient,
+                                                       invite) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    mine, theirs = invite(), invite(name="Other Person")
+    sign_in(client, mine)
+    client.post("/step/general", data={"_intake": theirs.public_id, "_shown": "general.course",
+                                       "general.course": "worse", "_version": "0"})  # fmt: skip
+    assert load_intake(app, theirs.public_id).answers == {}
+    assert load_intake(app, mine.public_id).answers == {"general.course": "worse"}
+
+
+@pytest.fixture
+def csrf_app(tmp_path: Path) -> Flask:
+    from intake.db import Base
+
+    app = create_app({"INTAKE_ENV": "testing", "SECRET_KEY": "k", "TESTING": True,
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'csrf.sqlite3'}"})  # fmt: skip
+    with app.app_context():
+        Base.metadata.create_all(db.engine())
+    return app
+
+
+def test_csrf_is_enforced_and_a_stale_token_keeps_the_input(csrf_app: Flask) -> None:
+    from datetime import date
+
+    from intake.invitations import create_invitation
+
+    with csrf_app.app_context(), db.transaction() as tx:
+        new = create_invitation(tx, "Jane Doe", date(1980, 3, 27))
+    client = csrf_app.test_client()
+    client.get(f"/start?t={new.token}")
+    page = client.get("/verify").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    assert client.post("/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980}).status_code == 400
+    assert client.post("/verify", data={"csrf_token": token, "dob-day": 27, "dob-month": 3,
+                                         "dob-year": 1980}).status_code == 303  # fmt: skip
+    typed = "My words, typed slowly"
+    response = client.post("/step/general", data={"csrf_token": "stale", "_shown": "general.main_concerns",
+                                                  "general.main_concerns": typed, "_version": "0"})  # fmt: skip
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "press the button again" in page
+    assert typed in page
+    fresh = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    again = client.post("/step/general", data={"csrf_token": fresh, "_shown": "general.main_concerns",
+                                               "general.main_concerns": typed, "_version": "0"})  # fmt: skip
+    assert again.status_code == 303
+
+
+def test_an_expired_session_keeps_the_input_and_saves_after_the_date_of_birth(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    fresh_browser = app.test_client()  # no session cookie: as after the session ran out
+    typed = {"_intake": patient.public_id, "_shown": ["general.main_concerns"],
+             "general.main_concerns": "Flushing after hot showers", "_version": "0"}  # fmt: skip
+    response = fresh_browser.post("/step/general", data=typed)
+    assert response.status_code == 401
+    page = response.get_data(as_text=True)
+    assert "Flushing after hot showers" in page
+    assert 'name="dob-day"' in page
+    assert load_intake(app, patient.public_id).answers == {}
+    saved = fresh_browser.post("/step/general", data={**typed, "dob-day": 27, "dob-month": 3, "dob-year": 1980})
+    assert saved.status_code == 303
+    assert load_intake(app, patient.public_id).answers == {"general.main_concerns": "Flushing after hot showers"}
+
+
+def test_security_headers_and_cookie_flags(client: FlaskClient, patient: Invited) -> None:
+    response = client.get("/step/general")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "http" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in response.headers["Cache-Control"]
+    page = response.get_data(as_text=True)
+    assert "<script>" not in page and " style=" not in page  # nothing inline for the CSP to block
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', page)  # nothing from another site
+
+
+def test_session_cookie_is_httponly_lax_and_secure_in_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECRET_KEY", "prod-secret")
+    monkeypatch.delenv("INTAKE_ENV", raising=False)
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
+    assert app.config["INTAKE_ENV"] == "production"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("INTAKE_ENV", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
+
+
+def test_oversized_and_chunked_bodies_are_refused(client: FlaskClient, patient: Invited) -> None:
+    big = {"general.main_concerns": "x" * (300 * 1024), "_shown": "general.main_concerns"}
+    assert client.post("/step/general", data=big).status_code == 413
+    chunked = client.post("/step/general", data=b"a=1", headers={"Transfer-Encoding": "chunked",
+                          "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert chunked.status_code == 411
+
+
+def _free_text_answers() -> dict[str, str]:
+    """One payload in every free-text box of the catalog, top-level and in list rows."""
+    data: dict[str, str] = {}
+    for n, item in enumerate(get_catalog().items()):
+        payload = PAYLOADS[n % len(PAYLOADS)]
+        if item.type == "text":
+            data[item.id] = payload
+        for f in item.fields:
+            if f.type == "text":
+                data[f"{item.id}-0-{f.id}"] = payload
+    return data
+
+
+def test_markup_in_every_free_text_field_is_inert_on_the_review_page(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    catalog = get_catalog()
+    payloads = _free_text_answers()
+    for section in catalog.sections:
+        post_step(client, section.id, {}, action="more")
+        gates = {"general.symptoms": ["something_else"], "general.severe_episode": "yes",
+                 "general.started_around": "yes", "general.told_conditions": ["other"],
+                 "general.mast_tests": "yes", "diet.reacts_food": "yes", "diet.special": "yes",
+                 "nutrient.told_low": ["other"], "med.takes_any": "yes", "med.reaction_any": "yes",
+                 "med.brand_switch": "yes", "infection.told": ["other"], "infection.after_infection": "yes",
+                 "toxin.past_damp": "yes", "toxin.work_exposure": "yes", "metal.tested": "yes",
+                 "metal.work_hobby": "yes", "dental.root_canal": "yes", "hormone.medicines": ["thyroid"],
+                 "energy.tests": "yes", "trauma.consent": "yes"}  # fmt: skip
+        for item in section.items:
+            if item.reaction_part == "noticed":
+                gates[item.id] = ["something_else"]
+        ours = {k: v for k, v in gates.items() if k.startswith(section.id + ".")}
+        for _ in range(3):
+            post_step(client, section.id, {**ours, **{k: v for k, v in payloads.items() if k.startswith(section.id + ".")}})
+    stored = load_intake(app, patient.public_id).answers
+    texts = [v for v in stored.values() if isinstance(v, str) and v in PAYLOADS]
+    assert len(texts) >= 25, "payloads did not reach most free-text fields"
+    page = client.get("/review").get_data(as_text=True)
+    for payload in PAYLOADS[:3]:
+        assert payload not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<svg" not in page and "<img" not in page
+    assert "{{ 7*7 }}" in page and "49" not in page

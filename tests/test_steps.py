@@ -1,0 +1,124 @@
+"""Each step's validation: clear messages tied to their fields, input kept, the rest saved."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from forms.builder import from_form_data, section_form_class, to_form_data
+from forms.loader import get_catalog
+from forms.schema import NOT_SURE, PREFER_NOT
+from tests.conftest import Invited, load_intake, post_step
+from tests.formdata import section_formdata
+
+
+@pytest.mark.parametrize("section", [s.id for s in get_catalog().sections])
+def test_every_step_renders_every_question_with_a_label_or_legend(
+    client: FlaskClient, patient: Invited, section: str
+) -> None:
+    post_step(client, section, {}, action="more")
+    page = client.get(f"/step/{section}").get_data(as_text=True)
+    for item in get_catalog().section(section).items:
+        if f'id="q-{item.id}"' not in page:
+            continue  # a follow-up not shown yet
+        block = page.split(f'id="q-{item.id}"', 1)[1].split('class="question', 1)[0]
+        if item.type == "text":
+            assert f'<label class="q" for="f-{item.id}">' in block
+            assert f'id="f-{item.id}"' in block
+        else:
+            assert '<legend class="q">' in block
+    # every input has a label pointing at it, or sits in a labelled fieldset row
+    ids = re.findall(r'<(?:input|textarea)[^>]* id="([^"]+)"', page)
+    for input_id in ids:
+        assert f'for="{input_id}"' in page, input_id
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"general.onset_year-year": "abc"}, "Enter a year as 4 digits"),
+        ({"general.onset_year-year": "1850"}, "Enter a year as 4 digits"),
+        ({"general.onset_year-year": "2010", "general.onset_year-unknown": NOT_SURE}, "not both"),
+        ({"general.symptoms": ["hives", "none"]}, "cannot be chosen together"),
+        ({"general.symptoms": ["hives", PREFER_NOT]}, "cannot be chosen together"),
+        ({"general.course": "definitely"}, "Please choose from the answers shown"),
+        ({"general.main_concerns": "x" * 501}, "500 characters or fewer"),
+        ({"general.main_concerns": "tired\x00"}, "hidden character (NUL)"),
+    ],
+)
+def test_invalid_input_is_explained_kept_and_the_rest_is_saved(
+    app: Flask, client: FlaskClient, patient: Invited, fields: dict[str, object], message: str
+) -> None:
+    answers = {"general.completed_by": "self", "general.course": "worse", **fields}
+    response = post_step(client, "general", answers)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    summary = page.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert message in summary
+    target = re.search(r'<a href="#([^"]+)">', summary).group(1)  # type: ignore[union-attr]
+    assert f'id="{target}"' in page  # the summary links to the input itself
+    assert f'aria-describedby="' in page and f"{target}-error" in page
+    stored = load_intake(app, patient.public_id).answers
+    assert stored["general.completed_by"] == "self"  # the valid answers were saved
+    bad_item = next(iter(fields)).split("-")[0]
+    assert bad_item not in stored or bad_item == "general.course"
+    if bad_item == "general.main_concerns" and "\x00" not in str(fields[bad_item]):
+        assert "x" * 501 in page  # what was typed is still in the box
+
+
+def test_text_is_trimmed_and_blank_rows_are_dropped(app: Flask, client: FlaskClient,
+                                                    patient: Invited) -> None:  # fmt: skip
+    post_step(client, "med", {"med.takes_any": "yes"})
+    response = post_step(
+        client,
+        "med",
+        {
+            "med.takes_any": "yes",
+            "med.current-0-name": "  Cetirizine ",
+            "med.current-0-kind": "otc",
+            "med.current-0-since-year": "2019",
+            "med.current-1-name": "",
+            "med.current-2-name": "Vitamin D",
+        },
+        action="add",
+    )
+    assert response.status_code == 303
+    stored = load_intake(app, patient.public_id).answers["med.current"]
+    assert stored == [
+        {"name": "Cetirizine", "kind": "otc", "since": 2019},
+        {"name": "Vitamin D"},
+    ]
+    page = client.get("/step/med").get_data(as_text=True)
+    assert 'name="med.current-2-name"' in page  # a fresh empty row after the saved ones
+
+
+def test_scale_grid_and_year_round_trip() -> None:
+    catalog = get_catalog()
+    values = {
+        "pain.average_week": 7,
+        "general.impact": PREFER_NOT,
+        "sleep.trouble": {"falling": "quite_a_bit", "early": NOT_SURE},
+        "general.onset_year": 2015,
+        "hormone.menopause_year": NOT_SURE,
+    }
+    for item_id, value in values.items():
+        item = catalog.item(item_id)
+        assert from_form_data(item, to_form_data(item, value)) == value
+
+
+def test_section_forms_are_built_once_per_process() -> None:
+    catalog = get_catalog()
+    assert section_form_class(catalog, "sleep") is section_form_class(catalog, "sleep")
+
+
+def test_posted_fields_for_hidden_items_are_ignored(app: Flask, client: FlaskClient,
+                                                    patient: Invited) -> None:  # fmt: skip
+    data = section_formdata(
+        get_catalog().section("general").items,
+        {"general.course": "worse", "general.severe_list": [{"what": "smuggled"}]},
+    )
+    post_step(client, "general", data)
+    assert "general.severe_list" not in load_intake(app, patient.public_id).answers

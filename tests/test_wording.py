@@ -1,0 +1,138 @@
+"""No diagnosis, score or advice wording in anything the service writes (patient text excluded).
+
+Scanned: every catalog string, every patient page, the review page and the PDF. Patient free text
+is printed verbatim and may say anything, so it is stripped (it always sits in a ``patient-text``
+element) before scanning; the canaries prove both the scanner and the stripping work.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from forms.loader import get_catalog
+from forms.logic import Visibility
+from intake import pdf
+from intake.demo import demo_answers, demo_detail_sections
+from intake.review import build_summary
+from tests.conftest import Invited, post_step
+from tests.forbidden_phrases import violations
+from tests.formdata import section_formdata
+
+PATIENT_TEXT = re.compile(r'<(\w+) class="patient-text">.*?</\1>', re.S)
+TAGS = re.compile(r"<[^>]+>")
+
+
+def visible_text(html: str) -> str:
+    """Page text a person reads, without patient text, scripts or markup."""
+    html = PATIENT_TEXT.sub(" ", html)
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r'<input type="hidden"[^>]*>', " ", html)
+    return TAGS.sub(" ", html)
+
+
+def catalog_strings() -> Iterator[tuple[str, str]]:
+    catalog = get_catalog()
+    for section in catalog.sections:
+        yield section.id, " ".join([section.title, section.intro])
+        for item in section.items:
+            labels = [o.label for o in item.options] + [r.label for r in item.rows]
+            labels += [f.label for f in item.fields]
+            labels += [o.label for f in item.fields for o in f.options]
+            yield item.id, " ".join([item.text, item.help or "", *item.anchors, *labels])
+
+
+@pytest.mark.parametrize(("where", "text"), list(catalog_strings()))
+def test_catalog_wording(where: str, text: str) -> None:
+    assert violations(text, patient_form=True) == [], where
+
+
+def _fill_every_step(client: FlaskClient) -> list[str]:
+    catalog = get_catalog()
+    answers = demo_answers(catalog)
+    pages = []
+    for section in catalog.sections:
+        post_step(client, section.id, {}, action="more")
+        for _ in range(3):
+            post_step(client, section.id, section_formdata(section.items, answers))
+        pages.append(client.get(f"/step/{section.id}").get_data(as_text=True))
+    return pages
+
+
+def test_patient_pages_wording(app: Flask, client: FlaskClient, invite) -> None:  # type: ignore[no-untyped-def]
+    invited: Invited = invite()
+    pages = [client.get(f"/start?t=unknown").get_data(as_text=True)]
+    client.get(f"/start?t={invited.token}")
+    pages.append(client.get("/verify").get_data(as_text=True))
+    pages.append(client.post("/verify", data={"dob-day": 1, "dob-month": 1, "dob-year": 1900}).get_data(as_text=True))
+    client.post("/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980})
+    pages.append(client.get("/welcome").get_data(as_text=True))
+    pages += _fill_every_step(client)
+    pages.append(post_step(client, "general", {"general.onset_year-year": "x"}).get_data(as_text=True))
+    pages.append(client.get("/saved").get_data(as_text=True))
+    pages.append(client.get("/review").get_data(as_text=True))
+    client.post("/submit", data={"confirm": "1"})
+    pages.append(client.get("/done").get_data(as_text=True))
+    pages.append(app.test_client().get("/review").get_data(as_text=True))
+    for page in pages:
+        text = visible_text(page)
+        assert len(text.split()) > 15
+        assert violations(text, patient_form=True) == [], text[:300]
+
+
+def _pdf_text(data: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "s.pdf"
+    path.write_bytes(data)
+    out = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True)
+    return out.stdout.decode("utf-8")
+
+
+def _demo_html(app: Flask, patient_note: str | None = None) -> str:
+    catalog = get_catalog()
+    answers = demo_answers(catalog)
+    if patient_note:
+        answers["closing.anything_else"] = patient_note
+    summary = build_summary(catalog, answers, Visibility(frozenset(demo_detail_sections(catalog))))
+    header = pdf.PdfHeader("Alex Demo-Example", date(1984, 3, 9), "DEMO-0001", "ABCD-EFGH-JKMN",
+                           datetime(2026, 11, 25, 9, 30, tzinfo=UTC), "UTC")  # fmt: skip
+    with app.test_request_context():
+        return pdf.summary_html(summary, header)
+
+
+def _service_pdf_text(app: Flask, html: str, tmp_path: Path) -> str:
+    """Render the summary with every patient-text element removed, and extract its text."""
+    with app.test_request_context():
+        data = pdf.render_html_pdf(PATIENT_TEXT.sub("", html))
+    return _pdf_text(data, tmp_path)
+
+
+def test_pdf_wording(app: Flask, tmp_path: Path) -> None:
+    text = _service_pdf_text(app, _demo_html(app), tmp_path)
+    assert "Pre-visit history" in text
+    assert violations(text) == []
+
+
+def test_canary_a_planted_phrase_in_service_text_is_caught(app: Flask, tmp_path: Path) -> None:
+    html = _demo_html(app).replace("Pre-visit history", "We recommend a low-histamine diet. Pre-visit history", 1)
+    assert r"\brecommend\w*" in violations(_service_pdf_text(app, html, tmp_path))
+    for planted in ("Your PSS total: 12/16", "Screen positive for PTSD", "Findings consistent with MCAS",
+                    "High risk of sleep apnea", "recom-\nmended", "Patient likely has mast cell activation",
+                    "Grade 2 systemic reaction"):  # fmt: skip
+        assert violations(planted), planted
+
+
+def test_canary_patient_words_are_printed_but_not_held_against_the_service(app: Flask, tmp_path: Path) -> None:
+    note = "My doctor said you should take X and it was consistent with a diagnosis."
+    html = _demo_html(app, patient_note=note)
+    with app.test_request_context():
+        whole = _pdf_text(pdf.render_html_pdf(html), tmp_path)
+    assert "you should take X" in " ".join(whole.split())  # printed verbatim ...
+    assert violations(whole)  # ... so an unstripped scan would flag it
+    assert violations(_service_pdf_text(app, html, tmp_path)) == []  # the service's words are clean
