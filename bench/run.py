@@ -1,0 +1,427 @@
+"""Performance figures for intake, each printed next to its target with PASS or FAIL.
+
+    .venv/bin/python bench/run.py                 # full run: 1,000 PDF renders, a few minutes
+    .venv/bin/python bench/run.py --renders 200   # shorter
+    .venv/bin/python bench/run.py --quick         # smoke: 20 renders, no Chromium
+
+Figures: the warm render time, page count and size of the demo intake's PDF summary; the memory of
+the rendering process after N renders; the server time of a step page GET and POST (Flask test
+client, so no network); the weight of every patient page (HTML + its CSS and JS); and, when Debian's
+Chromium is installed, the same summary HTML printed to PDF by headless Chromium for comparison
+(Chromium starts a new process per PDF, as a command-line or per-request converter would).
+
+Exit status is 0 when the figures were measured, whatever they are; ``--strict`` makes any FAIL
+exit 1. Nothing is written outside a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import io
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+KB = 1000
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+# --- reporting -----------------------------------------------------------------------------------
+@dataclass
+class Line:
+    name: str
+    figure: str
+    target: str = ""
+    ok: bool | None = None  # None: information only
+
+    def __str__(self) -> str:
+        verdict = "" if self.ok is None else ("PASS" if self.ok else "FAIL")
+        target = f"target {self.target}" if self.target else ""
+        return f"  {self.name:<34} {self.figure:<34} {target:<26} {verdict}".rstrip()
+
+
+report: list[Line] = []
+
+
+def emit(name: str, figure: str, target: str = "", ok: bool | None = None) -> None:
+    line = Line(name, figure, target, ok)
+    report.append(line)
+    print(line, flush=True)
+
+
+def heading(text: str) -> None:
+    print(f"\n{text}", flush=True)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (works for any number of samples)."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * pct // 100))  # ceil
+    return ordered[int(rank) - 1]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+# --- app -----------------------------------------------------------------------------------------
+@contextmanager
+def bench_app(tmp: Path) -> Iterator[Any]:
+    os.environ["INTAKE_ENV"] = "testing"
+    os.environ["SECRET_KEY"] = "x"  # noqa: S105 - a throwaway test app
+    from intake import create_app, db
+    from intake.db import Base
+
+    app = create_app(
+        {
+            "INTAKE_ENV": "testing",
+            "SECRET_KEY": "x",
+            "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        Base.metadata.create_all(db.engine())
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session().close()
+            db.engine().dispose()
+
+
+def demo_summary_and_header() -> tuple[Any, Any]:
+    from forms.loader import get_catalog
+    from forms.logic import Visibility
+    from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
+    from intake.pdf import PdfHeader
+    from intake.review import build_summary
+
+    catalog = get_catalog()
+    visibility = Visibility(
+        detail_sections=frozenset(demo_detail_sections(catalog)),
+        clinic_opt_ins=frozenset(i.id for i in catalog.items() if i.clinic_opt_in),
+    )
+    summary = build_summary(catalog, demo_answers(catalog), visibility)
+    header = PdfHeader(
+        patient_name=f"{DEMO_PATIENT.given_name} {DEMO_PATIENT.family_name}",
+        date_of_birth=DEMO_PATIENT.date_of_birth,
+        mrn=DEMO_PATIENT.mrn,
+        intake_id="BENC-H000-0001",
+        submitted_at=datetime(2026, 11, 25, 13, 3, tzinfo=UTC),
+        timezone="Europe/Berlin",
+    )
+    return summary, header
+
+
+# --- 1. PDF rendering ----------------------------------------------------------------------------
+@dataclass
+class RenderResult:
+    median: float
+    size: int
+    html: str
+
+
+def bench_pdf(app: Any, renders: int) -> RenderResult:
+    from pypdf import PdfReader
+
+    from intake.pdf import render_summary_pdf, summary_html
+
+    heading(f"PDF summary of the demo intake (WeasyPrint, warm process, {renders:,} renders)")
+    with app.app_context():
+        summary, header = demo_summary_and_header()
+        html = summary_html(summary, header)
+        for _ in range(2):  # warm-up: fonts, templates, caches
+            render_summary_pdf(summary, header)
+        rss_start = rss_mb()
+        times: list[float] = []
+        first = last = b""
+        for n in range(renders):
+            seconds, pdf = timed(lambda: render_summary_pdf(summary, header))
+            times.append(seconds)
+            if n == 0:
+                first = pdf
+            last = pdf
+            if renders >= 200 and (n + 1) % (renders // 4) == 0 and n + 1 < renders:
+                print(f"    ... {n + 1:,} renders, RSS {rss_mb():.0f} MB", flush=True)
+        rss_end = rss_mb()
+
+    pages = len(PdfReader(io.BytesIO(last)).pages)
+    median = statistics.median(times)
+    emit("render time, median", ms(median), "<= 400 ms", median <= 0.400)
+    emit("render time, p95", ms(percentile(times, 95)))
+    emit("pages", str(pages))
+    emit("size", f"{len(last) / KB:.1f} KB", "<= 100 KB", len(last) <= 100 * KB)
+    same = hashlib.sha256(first).digest() == hashlib.sha256(last).digest()
+    emit("bytes identical across renders", "yes" if same else "no")
+    emit("RSS before the renders", f"{rss_start:.0f} MB")
+    note = "" if renders >= 1000 else " (target is for 1,000)"
+    emit(f"RSS after {renders:,} renders{note}", f"{rss_end:.0f} MB", "< 150 MB", rss_end < 150)
+    return RenderResult(median, len(last), html)
+
+
+# --- 2. Chromium comparison ----------------------------------------------------------------------
+def bench_chromium(html: str, weasy: RenderResult, runs: int, tmp: Path) -> None:
+    heading(f"The same summary HTML printed by headless Chromium ({runs} runs, one process each)")
+    source = tmp / "summary.html"
+    source.write_text(html, encoding="utf-8")
+    out = tmp / "chromium.pdf"
+    times: list[float] = []
+    for n in range(runs):
+        profile = tmp / f"chromium-profile-{n}"
+        out.unlink(missing_ok=True)
+        command = [
+            str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={out}",
+            source.as_uri(),
+        ]  # fmt: skip
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=120, check=False)
+        except subprocess.TimeoutExpired:
+            emit("Chromium", "timed out after 120 s")
+            return
+        times.append(time.perf_counter() - start)
+        shutil.rmtree(profile, ignore_errors=True)
+        if done.returncode != 0 or not out.exists():
+            tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
+            emit("Chromium", f"failed (exit {done.returncode}): {' | '.join(tail)}")
+            return
+    size = out.stat().st_size
+    median = statistics.median(times)
+    emit("Chromium time, median", ms(median))
+    emit("Chromium size", f"{size / KB:.1f} KB")
+    speed = median / weasy.median
+    emit("Chromium time / WeasyPrint time", f"{speed:.1f}x", ">= 2x", speed >= 2)
+    bigger = size / weasy.size
+    emit("Chromium size / WeasyPrint size", f"{bigger:.1f}x", ">= 3x", bigger >= 3)
+
+
+# --- 3. Patient pages: step timings and page weight ----------------------------------------------
+def _field_data(item: Any, value: Any) -> dict[str, Any]:
+    """The fields a browser posts for one stored answer (same shapes as tests/formdata.py)."""
+    from forms.schema import NON_ANSWERS
+
+    def year(name: str, v: Any) -> dict[str, Any]:
+        return {f"{name}-unknown": v} if v in NON_ANSWERS else {f"{name}-year": str(v)}
+
+    if item.type == "grid":
+        return {f"{item.id}-{row}": code for row, code in value.items()}
+    if item.type == "year":
+        return year(item.id, value)
+    if item.type == "scale":
+        return {item.id: str(value)}
+    if item.type == "list":
+        data: dict[str, Any] = {}
+        for n, row in enumerate(value):
+            for f in item.fields:
+                if f.id in row:
+                    name = f"{item.id}-{n}-{f.id}"
+                    data.update(year(name, row[f.id]) if f.type == "year" else {name: row[f.id]})
+        return data
+    return {item.id: value}
+
+
+def _sign_in(app: Any, client: Any, dob_ok: bool = True) -> tuple[str, Any]:
+    from intake import db
+    from intake.invitations import create_invitation
+
+    with app.app_context(), db.transaction() as tx:
+        new = create_invitation(tx, "Alex Demo-Example", datetime(1984, 3, 9).date(), "BENCH-1", 14)
+        public_id, token = new.intake.public_id, new.token
+    response = client.get(f"/start?t={token}")
+    assert response.status_code == 303, response.status_code
+    response = client.post("/verify", data={"dob-day": 9, "dob-month": 3, "dob-year": 1984})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return public_id, token
+
+
+def _page_fields(html: str) -> tuple[str, list[str]]:
+    version = re.search(r'name="_version" value="(\d*)"', html)
+    shown = re.findall(r'name="_shown" value="([^"]+)"', html)
+    return (version.group(1) if version else ""), shown
+
+
+def bench_steps(app: Any, iterations: int) -> None:
+    from forms.loader import get_catalog
+    from intake.demo import demo_answers
+
+    heading(f"Step page server time (Flask test client, {iterations} GET and POST of /step/sleep)")
+    client = app.test_client()
+    _sign_in(app, client)
+    catalog = get_catalog()
+    answers = demo_answers(catalog)
+    items = [i for i in catalog.section("sleep").items if i.id in answers]
+    posted = {k: v for i in items for k, v in _field_data(i, answers[i.id]).items()}
+
+    gets: list[float] = []
+    posts: list[float] = []
+    for n in range(iterations + 3):  # the first rounds warm up and are not counted
+        seconds, response = timed(lambda: client.get("/step/sleep"))
+        assert response.status_code == 200, response.status_code
+        html = response.get_data(as_text=True)
+        version, shown = _page_fields(html)
+        data = {**posted, "_version": version, "_shown": shown, "action": "next"}
+        post_seconds, response = timed(lambda d=data: client.post("/step/sleep", data=d))
+        assert response.status_code == 303, (
+            f"POST /step/sleep answered {response.status_code}: "
+            + response.get_data(as_text=True)[:300]
+        )
+        if n >= 3:
+            gets.append(seconds)
+            posts.append(post_seconds)
+    for name, values in (("step GET", gets), ("step POST", posts)):
+        median = statistics.median(values)
+        emit(f"{name}, median", ms(median), "< 30 ms", median < 0.030)
+        emit(f"{name}, p95", ms(percentile(values, 95)))
+
+
+def _assets(html: str) -> list[str]:
+    links = re.findall(r'<link[^>]+rel="stylesheet"[^>]*href="([^"]+)"', html)
+    links += re.findall(r'<link[^>]+href="([^"]+)"[^>]*rel="stylesheet"', html)
+    scripts = re.findall(r'<script[^>]+src="([^"]+)"', html)
+    return sorted(set(links + scripts))
+
+
+def bench_page_weight(app: Any) -> None:
+    from forms.loader import get_catalog
+    from intake import db
+    from intake.demo import demo_answers, demo_detail_sections
+    from intake.invitations import find_by_public_id
+
+    heading("Patient page weight (HTML + its CSS + its JS, uncompressed; gzip in brackets)")
+    catalog = get_catalog()
+    asset_cache: dict[str, bytes] = {}
+    pages: list[tuple[str, int, bytes, list[str]]] = []
+
+    def record(label: str, response: Any) -> None:
+        body = response.get_data()
+        html = body.decode("utf-8", errors="replace")
+        assets = _assets(html)
+        for url in assets:
+            if url not in asset_cache:
+                path = url.split("?", 1)[0]
+                got = app.test_client().get(path)
+                assert got.status_code == 200, f"{path}: {got.status_code}"
+                asset_cache[url] = got.get_data()
+        pages.append((label, response.status_code, body, assets))
+
+    anonymous = app.test_client()
+    record("/start (unknown link)", anonymous.get("/start?t=not-a-token"))
+    record("/welcome (signed out)", anonymous.get("/welcome"))
+
+    client = app.test_client()
+    public_id, token = _sign_in(app, client)
+    fresh = app.test_client()
+    fresh.get(f"/start?t={token}")
+    record("/verify", fresh.get("/verify"))
+    record("/verify (wrong date)", fresh.post(
+        "/verify", data={"dob-day": 1, "dob-month": 1, "dob-year": 1999}))  # fmt: skip
+    record("/welcome", client.get("/welcome"))
+    for section in catalog.sections:
+        record(f"/step/{section.id} (empty)", client.get(f"/step/{section.id}"))
+
+    # The same pages with every question answered and all optional detail opened: the heaviest.
+    with app.app_context(), db.transaction() as tx:
+        intake = find_by_public_id(tx, public_id)
+        assert intake is not None
+        intake.answers = demo_answers(catalog)
+        intake.detail_sections = demo_detail_sections(catalog)
+        intake.sections_saved = [s.id for s in catalog.sections]
+    for section in catalog.sections:
+        record(f"/step/{section.id} (demo answers)", client.get(f"/step/{section.id}"))
+    record("/review (demo answers)", client.get("/review"))
+    record("/saved", client.get("/saved"))
+    client.post("/submit")
+    record("/done", client.get("/done"))
+
+    def weight(page: tuple[str, int, bytes, list[str]]) -> tuple[int, int]:
+        _, _, body, assets = page
+        raw = len(body) + sum(len(asset_cache[a]) for a in assets)
+        packed = len(gzip.compress(body)) + sum(len(gzip.compress(asset_cache[a])) for a in assets)
+        return raw, packed
+
+    for url, data in sorted(asset_cache.items()):
+        emit(f"asset {url.split('?', 1)[0]}", f"{len(data) / KB:.1f} KB")
+    ranked = sorted(pages, key=lambda p: weight(p)[0], reverse=True)
+    for page in ranked[:5]:
+        raw, packed = weight(page)
+        label, status, _body, _ = page
+        emit(f"page {label}"[:34], f"{raw / KB:.1f} KB [{packed / KB:.1f}] ({status})")
+    heaviest = ranked[0]
+    raw, packed = weight(heaviest)
+    emit("heaviest patient page", f"{raw / KB:.1f} KB [{packed / KB:.1f}]", "<= 30 KB",
+         raw <= 30 * KB)  # fmt: skip
+    print(f"    ({heaviest[0]}; {len(pages)} pages measured)")
+
+
+# --- main ----------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 20 renders, 10 step rounds, no Chromium"
+    )
+    parser.add_argument(
+        "--renders", type=int, default=None,
+        help="PDF renders to time and to measure memory after (default 1000)",
+    )  # fmt: skip
+    parser.add_argument("--no-chromium", action="store_true", help="skip the Chromium comparison")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when any target FAILs")
+    args = parser.parse_args(argv)
+    renders = args.renders if args.renders is not None else (20 if args.quick else 1000)
+    if renders < 1:
+        parser.error("--renders must be at least 1")
+    step_rounds = 10 if args.quick else 100
+
+    print(f"intake bench: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+          f"{', quick' if args.quick else ''}")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="intake-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        with bench_app(tmp) as app:
+            # Pages first: the renders below then grow RSS only by what rendering itself costs.
+            bench_steps(app, step_rounds)
+            bench_page_weight(app)
+            weasy = bench_pdf(app, renders)
+        if args.quick or args.no_chromium:
+            heading("Chromium comparison skipped (--quick or --no-chromium)")
+        elif not CHROMIUM.exists():
+            heading(f"Chromium comparison skipped: {CHROMIUM} not found (Debian package chromium)")
+        else:
+            bench_chromium(weasy.html, weasy, 5, tmp)
+
+    failed = [line for line in report if line.ok is False]
+    print(f"\n{len([r for r in report if r.ok])} targets met, {len(failed)} missed"
+          + (": " + ", ".join(line.name for line in failed) if failed else ""))  # fmt: skip
+    return 1 if args.strict and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
