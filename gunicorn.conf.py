@@ -18,6 +18,9 @@ bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
 workers = 2
 accesslog = "-"
 errorlog = "-"
+# gunicorn 27 opens a control socket in ~/.gunicorn by default: one per user, shared by every
+# instance. scripts/serve needs none.
+control_socket_disable = True
 access_log_format = '%(t)s %(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 _QUERY = re.compile(r"\?[^\s\"']+")

@@ -14,8 +14,16 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, FieldList, Form, FormField, RadioField, SelectMultipleField, StringField
-from wtforms import TextAreaField
+from wtforms import (
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
@@ -30,7 +38,11 @@ def reject_nul(_form: Form, field: Field) -> None:
     """PostgreSQL cannot store NUL characters: say so instead of failing on save."""
     values = field.data if isinstance(field.data, list) else [field.data]
     if any(isinstance(v, str) and "\x00" in v for v in values):
-        raise ValidationError(_l("This answer contains a hidden character (NUL) that cannot be saved. Please remove it or type the answer again."))
+        raise ValidationError(
+            _l(
+                "This answer contains a hidden character (NUL) that cannot be saved. Please remove it or type the answer again."
+            )
+        )
 
 
 def valid_codes(codes: tuple[str, ...]) -> Validator:
@@ -49,7 +61,10 @@ def exclusive(item: Item) -> Validator:
         if lone and len(chosen) > 1:
             labels = ", ".join(f"“{item.option_label(c)}”" for c in item.codes if c in lone)
             raise ValidationError(
-                _l("%(labels)s cannot be chosen together with other answers. Please choose one or the other.", labels=labels)
+                _l(
+                    "%(labels)s cannot be chosen together with other answers. Please choose one or the other.",
+                    labels=labels,
+                )
             )
 
     return check
@@ -71,23 +86,31 @@ class YearForm(Form):
     """A year box plus "Not sure" / "Prefer not to say" boxes."""
 
     year = StringField(validators=[Optional(), reject_nul])
-    unknown = MultiCheckboxField(choices=[SelectChoice(NOT_SURE, _l("Not sure")), SelectChoice(PREFER_NOT, _l("Prefer not to say"))],
-                                 validators=[valid_codes(NON_ANSWERS)])  # fmt: skip
+    unknown = MultiCheckboxField(
+        choices=[
+            SelectChoice(NOT_SURE, _l("Not sure")),
+            SelectChoice(PREFER_NOT, _l("Prefer not to say")),
+        ],
+        validators=[valid_codes(NON_ANSWERS)],
+    )
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
         year, unknown = (self.year.data or "").strip(), self.unknown.data or []
-        if year and unknown or len(unknown) > 1:
+        if (year and unknown) or len(unknown) > 1:
             self.year.errors = [*self.year.errors, _l("Give a year, or tick one box, not both.")]
             return False
         if year and not (year.isdigit() and YEAR_MIN <= int(year) <= date.today().year):
             self.year.errors = [
                 *self.year.errors,
-                _l("Enter a year as 4 digits, between %(low)s and %(high)s, for example 2015.",
-                   low=YEAR_MIN, high=date.today().year),
-            ]  # fmt: skip
+                _l(
+                    "Enter a year as 4 digits, between %(low)s and %(high)s, for example 2015.",
+                    low=YEAR_MIN,
+                    high=date.today().year,
+                ),
+            ]
             return False
-        return ok
+        return bool(ok)
 
 
 def _choices(item: Item | ListField) -> list[SelectChoice]:
@@ -106,8 +129,12 @@ def _list_field(f: ListField) -> Field:
     if f.type == "year":
         return FormField(YearForm)
     if f.type == "multi":
-        return MultiCheckboxField(choices=_choices(f), validators=[valid_codes(tuple(o.code for o in f.options))])
-    return QuietRadioField(choices=_choices(f), validators=[Optional(), valid_codes(tuple(o.code for o in f.options))])
+        return MultiCheckboxField(
+            choices=_choices(f), validators=[valid_codes(tuple(o.code for o in f.options))]
+        )
+    return QuietRadioField(
+        choices=_choices(f), validators=[Optional(), valid_codes(tuple(o.code for o in f.options))]
+    )
 
 
 def _scale_codes(item: Item) -> tuple[str, ...]:
@@ -117,15 +144,25 @@ def _scale_codes(item: Item) -> tuple[str, ...]:
 def make_field(item: Item) -> Field:
     """The WTForms field for one question."""
     if item.type == "single":
-        return QuietRadioField(choices=_choices(item), validators=[Optional(), valid_codes(item.codes)])
+        return QuietRadioField(
+            choices=_choices(item), validators=[Optional(), valid_codes(item.codes)]
+        )
     if item.type == "scale":
         codes = _scale_codes(item)
-        return QuietRadioField(choices=[SelectChoice(c, c) for c in codes], validators=[Optional(), valid_codes(codes)])
+        return QuietRadioField(
+            choices=[SelectChoice(c, c) for c in codes], validators=[Optional(), valid_codes(codes)]
+        )
     if item.type == "multi":
-        return MultiCheckboxField(choices=_choices(item), validators=[valid_codes(item.codes), exclusive(item)])
+        return MultiCheckboxField(
+            choices=_choices(item), validators=[valid_codes(item.codes), exclusive(item)]
+        )
     if item.type == "grid":
-        rows = {r.code: QuietRadioField(choices=_choices(item), validators=[Optional(), valid_codes(item.codes)])
-                for r in item.rows}  # fmt: skip
+        rows = {
+            r.code: QuietRadioField(
+                choices=_choices(item), validators=[Optional(), valid_codes(item.codes)]
+            )
+            for r in item.rows
+        }
         return FormField(type("GridForm", (Form,), rows))
     if item.type == "year":
         return FormField(YearForm)
@@ -209,13 +246,13 @@ def from_form_data(item: Item, data: Any) -> Any:
     if item.type == "multi":
         return [c for c in item.codes if c in (data or [])] or None
     if item.type == "grid":
-        rows = {code: v for code, v in (data or {}).items() if v}
-        return rows or None
+        grid = {code: v for code, v in (data or {}).items() if v}
+        return grid or None
     if item.type == "year":
         return _year_from_data(data or {})
     if item.type == "text":
         return _clean_text(data)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry in data or []:
         row = {f.id: _field_from_data(f, entry.get(f.id)) for f in item.fields}
         row = {k: v for k, v in row.items() if v is not None}

@@ -35,8 +35,9 @@ def catalog_messages(catalog: Catalog) -> Iterator[str]:
                 yield from (o.label for o in f.options)
 
 
-def extract_catalog(fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
-                    ) -> Iterator[tuple[int, str | None, str, list[str]]]:  # fmt: skip
+def extract_catalog(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, str | None, str, list[str]]]:
     """Babel extraction method: (lineno, funcname, message, comments) for each catalog string."""
     catalog = parse_catalog(yaml.safe_load(fileobj.read().decode("utf-8")))
     for message in dict.fromkeys(m for m in catalog_messages(catalog) if m):

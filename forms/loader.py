@@ -28,17 +28,35 @@ from forms.schema import (
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 
 _ITEM_KEYS = {
-    "id", "core", "text", "help", "type", "answers", "answers_from", "exclusive", "max_length",
-    "rows", "min", "max", "anchors", "fields", "max_rows", "enable_when", "clinic_enabled_only",
-    "nonanswer_exempt", "sources",
-}  # fmt: skip
+    "id",
+    "core",
+    "text",
+    "help",
+    "type",
+    "answers",
+    "answers_from",
+    "exclusive",
+    "max_length",
+    "rows",
+    "min",
+    "max",
+    "anchors",
+    "fields",
+    "max_rows",
+    "enable_when",
+    "clinic_enabled_only",
+    "nonanswer_exempt",
+    "sources",
+}
 
 
 class CatalogError(ValueError):
     """The catalog file does not have the shape the service needs."""
 
 
-def _options(raw: Any, answer_sets: dict[str, tuple[Option, ...]], where: str) -> tuple[Option, ...]:
+def _options(
+    raw: Any, answer_sets: dict[str, tuple[Option, ...]], where: str
+) -> tuple[Option, ...]:
     if raw is None:
         return ()
     if isinstance(raw, str):
@@ -67,7 +85,7 @@ def _condition(raw: dict[str, Any], where: str) -> Condition:
 def _enable_when(raw: dict[str, Any] | None, where: str) -> EnableWhen | None:
     if raw is None:
         return None
-    parts = raw["any"] if "any" in raw else [raw]
+    parts = raw.get("any", [raw])
     return EnableWhen(tuple(_condition(part, where) for part in parts))
 
 
@@ -82,8 +100,13 @@ def _fill(value: Any, cat: str, lead: str) -> Any:
     return value
 
 
-def _item(raw: dict[str, Any], section_id: str, sets: dict[str, tuple[Option, ...]],
-          loaded: dict[str, Item], reaction_part: str | None = None) -> Item:  # fmt: skip
+def _item(
+    raw: dict[str, Any],
+    section_id: str,
+    sets: dict[str, tuple[Option, ...]],
+    loaded: dict[str, Item],
+    reaction_part: str | None = None,
+) -> Item:
     where = raw.get("id", f"{section_id}.?")
     unknown = set(raw) - _ITEM_KEYS
     if unknown:
@@ -101,9 +124,13 @@ def _item(raw: dict[str, Any], section_id: str, sets: dict[str, tuple[Option, ..
             opts = _options(f.get("answers"), sets, f"{where}.{f['id']}")
         fields.append(
             ListField(
-                id=f["id"], label=f["label"], type=f["type"], options=opts,
-                max_length=f.get("max_length"), core=f.get("core", True),
-            )  # fmt: skip
+                id=f["id"],
+                label=f["label"],
+                type=f["type"],
+                options=opts,
+                max_length=f.get("max_length"),
+                core=f.get("core", True),
+            )
         )
     return Item(
         id=raw["id"],
@@ -129,8 +156,12 @@ def _item(raw: dict[str, Any], section_id: str, sets: dict[str, tuple[Option, ..
     )
 
 
-def _reaction_items(section: dict[str, Any], template: list[dict[str, Any]],
-                    sets: dict[str, tuple[Option, ...]], loaded: dict[str, Item]) -> list[Item]:  # fmt: skip
+def _reaction_items(
+    section: dict[str, Any],
+    template: list[dict[str, Any]],
+    sets: dict[str, tuple[Option, ...]],
+    loaded: dict[str, Item],
+) -> list[Item]:
     """Expand the shared reaction block for one section (ids ``<section>.reaction.<suffix>``)."""
     reaction = section["reaction"]
     cat, lead = section["id"], reaction["lead"]
@@ -156,7 +187,9 @@ def parse_catalog(data: dict[str, Any]) -> Catalog:
     version = data["catalog_version"]
     if not isinstance(version, str):
         raise CatalogError("catalog_version must be a quoted string")
-    sets = {name: _options(raw, {}, f"answer set {name}") for name, raw in data["answer_sets"].items()}
+    sets = {
+        name: _options(raw, {}, f"answer set {name}") for name, raw in data["answer_sets"].items()
+    }
     template = data["reaction_block"]["items"]
     loaded: dict[str, Item] = {}
     sections = []

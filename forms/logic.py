@@ -103,8 +103,11 @@ def shown_answers(catalog: Catalog, answers: Answers, visibility: Visibility) ->
 
 
 def newly_enabled(
-    catalog: Catalog, section: Section, answers: Answers, visibility: Visibility,
+    catalog: Catalog,
+    section: Section,
+    answers: Answers,
+    visibility: Visibility,
     shown: Collection[str],
-) -> list[Item]:  # fmt: skip
+) -> list[Item]:
     """Items the step now shows that the patient has not seen yet (a gate was just opened)."""
     return [i for i in visible_items(catalog, section, answers, visibility) if i.id not in shown]

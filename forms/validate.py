@@ -13,10 +13,20 @@ from forms.schema import NON_ANSWERS, NONE_CODES, NOT_SURE, PREFER_NOT, Catalog,
 MAX_TEXT_LENGTH = 5000
 #: The thirteen article categories that each need a section of their own.
 ARTICLE_CATEGORIES = (
-    "Chronic stress", "Trauma", "Sleep disorders", "Diet", "Micronutrient deficiencies",
-    "Chronic infections", "Medication", "Toxins", "Heavy metals", "Dental foci", "Chronic pain",
-    "Hormonal imbalances", "Mitochondrial dysfunction",
-)  # fmt: skip
+    "Chronic stress",
+    "Trauma",
+    "Sleep disorders",
+    "Diet",
+    "Micronutrient deficiencies",
+    "Chronic infections",
+    "Medication",
+    "Toxins",
+    "Heavy metals",
+    "Dental foci",
+    "Chronic pain",
+    "Hormonal imbalances",
+    "Mitochondrial dysfunction",
+)
 _CHOICE_TYPES = ("single", "multi", "grid")
 
 
@@ -56,7 +66,9 @@ def _check_enable_when(catalog: Catalog) -> list[str]:
                 continue
             target = catalog.item(cond.item)
             if order[target.id] >= order[item.id]:
-                problems.append(f"{item.id}: enable-when target {target.id} does not come before it")
+                problems.append(
+                    f"{item.id}: enable-when target {target.id} does not come before it"
+                )
             if target.type not in ("single", "multi"):
                 problems.append(f"{item.id}: enable-when target {target.id} is not a choice")
             for code in cond.answers:
@@ -108,7 +120,9 @@ def _check_sections(catalog: Catalog) -> list[str]:
     present = [s.article_category for s in catalog.sections if s.article_category]
     for category in ARTICLE_CATEGORIES:
         if present.count(category) != 1:
-            problems.append(f"article category {category!r} appears {present.count(category)} times")
+            problems.append(
+                f"article category {category!r} appears {present.count(category)} times"
+            )
     for section in catalog.sections:
         if not section.core_items:
             problems.append(f"section {section.id}: no core items")

@@ -12,8 +12,8 @@ from forms.loader import get_catalog
 from intake import audit, db, migrate
 from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
 from intake.invitations import create_invitation, find_by_public_id
-from intake.submissions import stored_pdf, submit_intake
 from intake.submissions import store_pdf as render_and_store
+from intake.submissions import stored_pdf, submit_intake
 
 CLI_ACTOR = "cli"
 
@@ -76,14 +76,24 @@ def write_pdf(intake_id: str, output: Path) -> None:
 
 
 @intake_cli.command("demo")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("demo-intake-summary.pdf"), show_default=True)  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("demo-intake-summary.pdf"),
+    show_default=True,
+)
 def demo(output: Path) -> None:
     """Create a fictional, fully answered intake and write its PDF."""
     catalog = get_catalog()
     with db.transaction() as tx:
-        new = create_invitation(tx, f"{DEMO_PATIENT.family_name}, {DEMO_PATIENT.given_name}", DEMO_PATIENT.date_of_birth, DEMO_PATIENT.mrn,
-                                current_app.config["INVITE_DAYS"])  # fmt: skip
+        new = create_invitation(
+            tx,
+            f"{DEMO_PATIENT.family_name}, {DEMO_PATIENT.given_name}",
+            DEMO_PATIENT.date_of_birth,
+            DEMO_PATIENT.mrn,
+            current_app.config["INVITE_DAYS"],
+        )
         new.intake.answers = demo_answers(catalog)
         new.intake.detail_sections = demo_detail_sections(catalog)
         new.intake.sections_saved = [s.id for s in catalog.sections]
@@ -97,11 +107,14 @@ def demo(output: Path) -> None:
     output.write_bytes(submission.pdf)
     click.echo(f"Demo intake {new.intake.public_id} (fictional patient {new.intake.display_name}).")
     click.echo(f"Its PDF summary: {output.resolve()} ({len(submission.pdf):,} bytes).")
-    click.echo(f"Patient link (already submitted, shows the thank-you page; date of birth "
-               f"{DEMO_PATIENT.date_of_birth.isoformat()}): {_link(new.token)}")  # fmt: skip
-    click.echo(f"Write it again later with: flask --app wsgi intake pdf {new.intake.public_id} -o FILE")
+    click.echo(
+        f"Patient link (already submitted, shows the thank-you page; date of birth "
+        f"{DEMO_PATIENT.date_of_birth.isoformat()}): {_link(new.token)}"
+    )
+    click.echo(
+        f"Write it again later with: flask --app wsgi intake pdf {new.intake.public_id} -o FILE"
+    )
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(intake_cli)
-

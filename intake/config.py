@@ -42,7 +42,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "CLINIC_NAME": os.environ.get("CLINIC_NAME", "your clinic"),
         "CLINIC_CONTACT": os.environ.get(
-            "CLINIC_CONTACT", "the clinic that sent you this link (the phone number is on your appointment letter)"
+            "CLINIC_CONTACT",
+            "the clinic that sent you this link (the phone number is on your appointment letter)",
         ),
         "INVITE_DAYS": int(os.environ.get("INVITE_DAYS", 14)),
         "DOB_ATTEMPTS": int(os.environ.get("DOB_ATTEMPTS", 5)),

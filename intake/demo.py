@@ -30,7 +30,12 @@ DEMO_PATIENT = DemoPatient("Alex", "Demo-Example", date(1984, 3, 9), "DEMO-0001"
 
 #: Reaction blocks (``<section>.reaction.*``): what was noticed, how soon, how often, last time.
 _REACTIONS: dict[str, tuple[list[str], str, str, str]] = {
-    "stress": (["tachycardia", "flushing", "brain_fog", "something_else"], "hours", "most_times", "week"),
+    "stress": (
+        ["tachycardia", "flushing", "brain_fog", "something_else"],
+        "hours",
+        "most_times",
+        "week",
+    ),
     "sleep": (["brain_fog", "nausea"], "hours", "sometimes", "week"),
     "nutrient": (["nausea"], "hours", "rarely", "year"),
     "infection": (["flushing", "hives", "brain_fog"], "days", "most_times", "month"),
@@ -55,7 +60,14 @@ _ANSWERS: dict[str, Any] = {
         "Sudden flushing and a racing heart, often after meals. Brain fog most afternoons. "
         "Hives that come and go, and an upset stomach on bad days."
     ),
-    "general.symptoms": ["tachycardia", "hives", "flushing", "nausea", "brain_fog", "something_else"],
+    "general.symptoms": [
+        "tachycardia",
+        "hives",
+        "flushing",
+        "nausea",
+        "brain_fog",
+        "something_else",
+    ],
     "general.symptoms_other": "Itchy, watery eyes",
     "general.symptoms_more": ["itching", "diarrhea", "belly_pain", "headache", "dizzy_standing"],
     "general.onset_year": 2019,
@@ -98,11 +110,19 @@ _ANSWERS: dict[str, Any] = {
     # diet
     "diet.reacts_food": "yes",
     "diet.food_list": [
-        {"food": "Aged cheese (Parmesan)", "symptoms": ["tachycardia", "flushing", "nausea"],
-         "onset": "minutes", "how_often": "most_times"},
-        {"food": "Red wine", "symptoms": ["flushing", "hives"], "onset": "minutes",
-         "how_often": "every_time"},
-    ],  # fmt: skip
+        {
+            "food": "Aged cheese (Parmesan)",
+            "symptoms": ["tachycardia", "flushing", "nausea"],
+            "onset": "minutes",
+            "how_often": "most_times",
+        },
+        {
+            "food": "Red wine",
+            "symptoms": ["flushing", "hives"],
+            "onset": "minutes",
+            "how_often": "every_time",
+        },
+    ],
     "diet.food_groups": ["aged_cheese", "cured_meat", "leftovers", "fermented"],
     "diet.alcohol_freq": "monthly_or_less",
     "diet.alcohol_reaction": "yes",
@@ -125,27 +145,71 @@ _ANSWERS: dict[str, Any] = {
     # med
     "med.takes_any": "yes",
     "med.current": [
-        {"name": "Cetirizine", "dose": "10 mg once a day", "reason": "Itching and hives",
-         "kind": "otc", "since": 2020},
-        {"name": "Famotidine", "dose": "20 mg twice a day", "reason": "Stomach and flushing",
-         "kind": "rx", "since": 2021},
-        {"name": "Salbutamol inhaler", "dose": "2 puffs when needed", "reason": "Asthma",
-         "kind": "rx", "since": 2010},
-        {"name": "Vitamin D3", "dose": "1000 IU a day", "reason": "Low vitamin D",
-         "kind": "supplement", "since": 2021},
-        {"name": "Magnésium marin B6 (pharmacie, Lyon)", "dose": "1 tablet in the evening",
-         "reason": "Cramps", "kind": "supplement", "since": 2024},
-        {"name": "Quercetin-Kapseln aus der Drogerie", "dose": "500 mg, Größe unklar",
-         "reason": "Read about it online", "kind": "supplement", "since": "not_sure"},
-    ],  # fmt: skip
+        {
+            "name": "Cetirizine",
+            "dose": "10 mg once a day",
+            "reason": "Itching and hives",
+            "kind": "otc",
+            "since": 2020,
+        },
+        {
+            "name": "Famotidine",
+            "dose": "20 mg twice a day",
+            "reason": "Stomach and flushing",
+            "kind": "rx",
+            "since": 2021,
+        },
+        {
+            "name": "Salbutamol inhaler",
+            "dose": "2 puffs when needed",
+            "reason": "Asthma",
+            "kind": "rx",
+            "since": 2010,
+        },
+        {
+            "name": "Vitamin D3",
+            "dose": "1000 IU a day",
+            "reason": "Low vitamin D",
+            "kind": "supplement",
+            "since": 2021,
+        },
+        {
+            "name": "Magnésium marin B6 (pharmacie, Lyon)",
+            "dose": "1 tablet in the evening",
+            "reason": "Cramps",
+            "kind": "supplement",
+            "since": 2024,
+        },
+        {
+            "name": "Quercetin-Kapseln aus der Drogerie",
+            "dose": "500 mg, Größe unklar",
+            "reason": "Read about it online",
+            "kind": "supplement",
+            "since": "not_sure",
+        },
+    ],
     "med.reaction_any": "yes",
     "med.reaction_groups": ["nsaid", "contrast"],
     "med.reaction_list": [
-        {"name": "Ibuprofen 400 mg", "year": 2022, "symptoms": ["tachycardia", "hives", "flushing"],
-         "symptoms_more": "Swollen eyelids", "onset": "minutes", "emergency": "no", "since": "no"},
-        {"name": "Contrast dye for a CT scan", "year": 2020, "symptoms": ["flushing", "nausea", "vomiting"],
-         "symptoms_more": "", "onset": "minutes", "emergency": "no", "since": "not_sure"},
-    ],  # fmt: skip
+        {
+            "name": "Ibuprofen 400 mg",
+            "year": 2022,
+            "symptoms": ["tachycardia", "hives", "flushing"],
+            "symptoms_more": "Swollen eyelids",
+            "onset": "minutes",
+            "emergency": "no",
+            "since": "no",
+        },
+        {
+            "name": "Contrast dye for a CT scan",
+            "year": 2020,
+            "symptoms": ["flushing", "nausea", "vomiting"],
+            "symptoms_more": "",
+            "onset": "minutes",
+            "emergency": "no",
+            "since": "not_sure",
+        },
+    ],
     "med.brand_switch": "yes",
     "med.brand_switch_text": "Famotidine from a different pharmacy gave me a rash; the usual one does not.",
     # infection
@@ -168,7 +232,9 @@ _ANSWERS: dict[str, Any] = {
     "toxin.smoke_vape": ["none"],
     # metal
     "metal.tested": "yes",
-    "metal.test_list": [{"metal": "Lead and mercury", "year": 2020, "sample": "blood", "told": "ok"}],
+    "metal.test_list": [
+        {"metal": "Lead and mercury", "year": 2020, "sample": "blood", "told": "ok"}
+    ],
     "metal.work_hobby": "yes",
     "metal.work_hobby_text": "Stained glass with lead solder, about 6 years",
     "metal.fillings": "removed",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from sqlalchemy.orm import Session
 
 from forms.logic import Visibility
 from forms.schema import Catalog, Section
@@ -31,8 +32,21 @@ def visibility_for(intake: Intake) -> Visibility:
     )
 
 
-def save_step(intake: Intake, section: Section, values: Mapping[str, Any], shown: Collection[str],
-              seen_version: int | None, *, force: bool = False) -> SaveResult:  # fmt: skip
+def lock_for_update(db: Session, intake: Intake) -> None:
+    """Re-read the intake under a row lock, so two concurrent saves cannot both pass the version
+    check (PostgreSQL; SQLite already holds its write lock from BEGIN IMMEDIATE)."""
+    db.refresh(intake, with_for_update=True)
+
+
+def save_step(
+    intake: Intake,
+    section: Section,
+    values: Mapping[str, Any],
+    shown: Collection[str],
+    seen_version: int | None,
+    *,
+    force: bool = False,
+) -> SaveResult:
     """Store the answers of the items the page showed; leave every other stored answer alone.
 
     ``seen_version`` is the answers version the page was drawn from. If another tab saved since,

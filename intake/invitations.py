@@ -45,8 +45,9 @@ def split_name(name: str) -> tuple[str, str]:
     return given, family
 
 
-def create_invitation(db: Session, name: str, date_of_birth: date, mrn: str | None = None,
-                      expires_days: int = 14) -> NewInvitation:  # fmt: skip
+def create_invitation(
+    db: Session, name: str, date_of_birth: date, mrn: str | None = None, expires_days: int = 14
+) -> NewInvitation:
     """Create an intake and return it with the only copy of its link token."""
     given, family = split_name(name)
     if not family:

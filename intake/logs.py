@@ -19,8 +19,9 @@ class DropQueryStrings(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
-            record.args = tuple(_QUERY.sub("?[redacted]", a) if isinstance(a, str) else a
-                                for a in record.args)  # fmt: skip
+            record.args = tuple(
+                _QUERY.sub("?[redacted]", a) if isinstance(a, str) else a for a in record.args
+            )
         record.msg = _QUERY.sub("?[redacted]", str(record.msg))
         return True
 

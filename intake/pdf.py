@@ -111,9 +111,7 @@ def render_summary_pdf(
 ) -> bytes:
     """The PDF bytes; pass ``fetcher`` to inspect afterwards what (if anything) was refused."""
     html = summary_html(summary, header, page_size)
-    document = weasyprint.HTML(
-        string=html, base_url=None, url_fetcher=fetcher or DenyAllFetcher()
-    )
+    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher or DenyAllFetcher())
     with _RENDER_LOCK:
         pdf: bytes = document.write_pdf(font_config=FONT_CONFIG)
     return pdf
@@ -121,9 +119,23 @@ def render_summary_pdf(
 
 # Letters with no NFKD decomposition to ASCII that still have a usual spelling in file names.
 _ASCII_EXTRA = str.maketrans(
-    {"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE",
-     "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "Th", "ı": "i"}
-)  # fmt: skip
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "ø": "o",
+        "Ø": "O",
+        "œ": "oe",
+        "Œ": "OE",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "þ": "th",
+        "Þ": "Th",
+        "ı": "i",
+    }
+)
 
 
 def _file_part(name: str) -> str:

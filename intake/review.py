@@ -11,10 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import gettext as _
+from flask_babel import gettext
 
 from forms.logic import HiddenReason, State, Visibility, hidden_reason, value_state
 from forms.schema import NOT_SURE, PREFER_NOT, Catalog, Item, ListField, Section
+
+
+def _(text: str, **values: Any) -> str:
+    """gettext, typed (Flask-Babel has no type information)."""
+    return str(gettext(text, **values))
+
 
 ANSWER_TEXT: dict[str, str] = {
     "not_sure": "Not sure",
@@ -164,14 +170,17 @@ def _answer_row(item: Item, value: Any) -> AnswerRow:
             for r in item.rows
         )
         return AnswerRow(item.id, row.question, state, lines=lines)
-    if item.type == "scale":
-        if isinstance(value, int):
-            low, high = item.anchors
-            text = _(
-                "%(value)s on a %(min)s to %(max)s scale (%(low)s; %(high)s)",
-                value=value, min=item.scale_min, max=item.scale_max, low=low, high=high,
-            )  # fmt: skip
-            return AnswerRow(item.id, row.question, state, lines=(text,))
+    if item.type == "scale" and isinstance(value, int):
+        low, high = item.anchors
+        text = _(
+            "%(value)s on a %(min)s to %(max)s scale (%(low)s; %(high)s)",
+            value=value,
+            min=item.scale_min,
+            max=item.scale_max,
+            low=low,
+            high=high,
+        )
+        return AnswerRow(item.id, row.question, state, lines=(text,))
     if item.type == "year":
         return AnswerRow(item.id, row.question, state, lines=(_year_text(value),))
     if item.type == "list":
@@ -209,8 +218,9 @@ def _distinct(labels: list[str]) -> str:
     return "; ".join(dict.fromkeys(label for label in labels if label))
 
 
-def _overview_from_list(catalog: Catalog, section: Section, answers: Mapping[str, Any],
-                        visibility: Visibility) -> OverviewRow:  # fmt: skip
+def _overview_from_list(
+    catalog: Catalog, section: Section, answers: Mapping[str, Any], visibility: Visibility
+) -> OverviewRow:
     """Diet and medicines record reactions per row: sum up the rows without ranking them."""
     assert section.reaction and section.reaction.embedded_in
     host = catalog.item(section.reaction.embedded_in)
@@ -228,14 +238,18 @@ def _overview_from_list(catalog: Catalog, section: Section, answers: Mapping[str
     if not entries:
         return OverviewRow(**{**base.__dict__, "status": "reported"})
     fields = {f.id: f for f in host.fields}
-    symptoms = [c for e in entries for c in e.get("symptoms") or [] if c not in (NOT_SURE, PREFER_NOT)]
+    symptoms = [
+        c for e in entries for c in e.get("symptoms") or [] if c not in (NOT_SURE, PREFER_NOT)
+    ]
     order = [o.code for o in fields["symptoms"].options]
     return OverviewRow(
         **{
             **base.__dict__,
             "status": "reported",
             "reactions": tuple(_short(fields["symptoms"], c) for c in order if c in symptoms),
-            "onset": _distinct([_short(fields["onset"], e["onset"]) for e in entries if e.get("onset")]),
+            "onset": _distinct(
+                [_short(fields["onset"], e["onset"]) for e in entries if e.get("onset")]
+            ),
             "how_often": _distinct(
                 [_short(fields["how_often"], e["how_often"]) for e in entries if e.get("how_often")]
                 if "how_often" in fields
@@ -292,7 +306,9 @@ def build_summary(catalog: Catalog, answers: Mapping[str, Any], visibility: Visi
         if completed
         else _("Not answered"),
         overview=tuple(
-            overview_row(catalog, s, answers, visibility) for s in catalog.sections if s.overview_row
+            overview_row(catalog, s, answers, visibility)
+            for s in catalog.sections
+            if s.overview_row
         ),
         sections=tuple(section_view(catalog, s, answers, visibility) for s in catalog.sections),
     )

@@ -59,8 +59,12 @@ class Invited:
 def invite(app: Flask) -> Callable[..., Invited]:
     """Factory: create an invitation and return its public id and link token."""
 
-    def make(name: str = "Jane Doe", dob: date = date(1980, 3, 27), mrn: str | None = "MRN-1",
-             expires_days: int = 14) -> Invited:  # fmt: skip
+    def make(
+        name: str = "Jane Doe",
+        dob: date = date(1980, 3, 27),
+        mrn: str | None = "MRN-1",
+        expires_days: int = 14,
+    ) -> Invited:
         with app.app_context(), db.transaction() as tx:
             new = create_invitation(tx, name, dob, mrn, expires_days)
             return Invited(new.intake.public_id, new.token, dob)
@@ -100,11 +104,20 @@ def page_version(html: str) -> str:
     return match.group(1)
 
 
-def post_step(client: FlaskClient, section_id: str, answers: dict[str, Any],
-              action: str = "next", version: str | None = None) -> TestResponse:  # fmt: skip
+def post_step(
+    client: FlaskClient,
+    section_id: str,
+    answers: dict[str, Any],
+    action: str = "next",
+    version: str | None = None,
+) -> TestResponse:
     """Post a step the way its page would: with the version and the ids it showed."""
     page = client.get(f"/step/{section_id}").get_data(as_text=True)
     shown = re.findall(r'name="_shown" value="([^"]+)"', page)
-    data: dict[str, Any] = {"_version": version or page_version(page), "_shown": shown, "action": action}
+    data: dict[str, Any] = {
+        "_version": version or page_version(page),
+        "_shown": shown,
+        "action": action,
+    }
     data.update(answers)
     return client.post(f"/step/{section_id}", data=data)

@@ -37,7 +37,9 @@ def formdata(item: Item, value: Any) -> dict[str, Any]:
     return {item.id: value}
 
 
-def section_formdata(items: list[Item] | tuple[Item, ...], answers: dict[str, Any]) -> dict[str, Any]:
+def section_formdata(
+    items: list[Item] | tuple[Item, ...], answers: dict[str, Any]
+) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for item in items:
         if item.id in answers:

@@ -41,12 +41,7 @@ CONCERNS = "Hives after hot showers,\nand tiredness since 2019 – «ça va»."
 DOB = date(1980, 3, 27)
 TIMEOUT_MS = 10_000
 
-pytestmark = [
-    pytest.mark.browser,
-    # forms/builder.py still passes choices as tuples (deprecated in WTForms 3.3); the server thread
-    # would turn that warning into a 500. Remove once the builder uses SelectChoice.
-    pytest.mark.filterwarnings("ignore:Passing SelectField choices as tuples:DeprecationWarning"),
-]
+pytestmark = pytest.mark.browser
 
 
 def _unavailable(detail: str = "") -> None:
@@ -116,7 +111,11 @@ def browser() -> Iterator[Any]:
 
 
 def _focused(page: Any, selector: str) -> bool:
-    return bool(page.evaluate("s => !!document.activeElement && document.activeElement.matches(s)", selector))
+    return bool(
+        page.evaluate(
+            "s => !!document.activeElement && document.activeElement.matches(s)", selector
+        )
+    )
 
 
 def tab_to(page: Any, selector: str, *, limit: int = 60, back: bool = False) -> int:
@@ -126,7 +125,9 @@ def tab_to(page: Any, selector: str, *, limit: int = 60, back: bool = False) -> 
         page.keyboard.press(key)
         if _focused(page, selector):
             return presses
-    active = page.evaluate("document.activeElement && document.activeElement.outerHTML.slice(0, 120)")
+    active = page.evaluate(
+        "document.activeElement && document.activeElement.outerHTML.slice(0, 120)"
+    )
     raise AssertionError(f"{selector!r} not reached with {limit} x {key}; focus is on {active}")
 
 
@@ -137,11 +138,12 @@ def press_enter_on(page: Any, selector: str) -> None:
         page.keyboard.press("Enter")
 
 
-def test_patient_completes_the_form_with_the_keyboard_only(live_app: tuple[Any, str], browser: Any) -> None:
+def test_patient_completes_the_form_with_the_keyboard_only(
+    live_app: tuple[Any, str], browser: Any
+) -> None:
     app, base = live_app
-    with app.app_context():
-        with db.transaction() as tx:
-            token = create_invitation(tx, "Ada Example", DOB).token
+    with app.app_context(), db.transaction() as tx:
+        token = create_invitation(tx, "Ada Example", DOB).token
 
     context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=True)
     context.set_default_timeout(TIMEOUT_MS)
@@ -149,7 +151,12 @@ def test_patient_completes_the_form_with_the_keyboard_only(live_app: tuple[Any, 
     requests: list[str] = []
     problems: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+
+    def on_console(message: Any) -> None:  # CSP violations are reported here as errors
+        if message.type in ("error", "warning"):
+            problems.append(f"console {message.type}: {message.text}")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
 
     try:

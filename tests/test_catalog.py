@@ -55,17 +55,34 @@ def test_catalog_has_a_version_and_core_and_optional_items() -> None:
     ("mutate", "expected"),
     [
         (lambda d: _item(d, "stress.ongoing").update(id="stress.level_month"), "id used 2 times"),
-        (lambda d: _item(d, "stress.sources").update(enable_when={"item": "stress.nope", "op": "=", "answer": "yes"}), "unknown item"),
-        (lambda d: _item(d, "stress.sources").update(enable_when={"item": "stress.ongoing", "op": "=", "answer": "maybe"}), "not in stress.ongoing"),
+        (
+            lambda d: _item(d, "stress.sources").update(
+                enable_when={"item": "stress.nope", "op": "=", "answer": "yes"}
+            ),
+            "unknown item",
+        ),
+        (
+            lambda d: _item(d, "stress.sources").update(
+                enable_when={"item": "stress.ongoing", "op": "=", "answer": "maybe"}
+            ),
+            "not in stress.ongoing",
+        ),
         (lambda d: _item(d, "sleep.hours")["answers"].pop(), "does not offer"),
         (lambda d: _item(d, "toxin.home_damp").update(exclusive=["none"]), "must be exclusive"),
-        (lambda d: _item(d, "toxin.home_damp").update(exclusive=["none", "not_sure", "prefer_not", "bogus"]), "exclusive code 'bogus'"),
+        (
+            lambda d: _item(d, "toxin.home_damp").update(
+                exclusive=["none", "not_sure", "prefer_not", "bogus"]
+            ),
+            "exclusive code 'bogus'",
+        ),
         (lambda d: _item(d, "general.main_concerns").pop("max_length"), "max_length"),
         (lambda d: _item(d, "general.main_concerns").update(max_length=100000), "max_length"),
         (lambda d: _item(d, "general.impact").update(anchors=["0 = none"]), "anchors at both ends"),
     ],
 )
-def test_the_validator_catches_planted_mistakes(raw: dict[str, Any], mutate: Any, expected: str) -> None:
+def test_the_validator_catches_planted_mistakes(
+    raw: dict[str, Any], mutate: Any, expected: str
+) -> None:
     data = copy.deepcopy(raw)
     mutate(data)
     problems = catalog_problems(parse_catalog(data))
@@ -90,6 +107,8 @@ def test_unknown_keys_are_refused(raw: dict[str, Any]) -> None:
 def test_reaction_blocks_are_expanded_with_their_lead() -> None:
     catalog = get_catalog()
     noticed = catalog.item("sleep.reaction.noticed")
-    assert noticed.text.startswith("On the day after a night of poor or short sleep, have you noticed")
+    assert noticed.text.startswith(
+        "On the day after a night of poor or short sleep, have you noticed"
+    )
     assert catalog.item("pain.reaction.noticed").enable_when is not None
     assert not catalog.has_item("diet.reaction.noticed")  # embedded per food row instead

@@ -15,7 +15,18 @@ from tests.conftest import load_intake
 
 def test_invite_prints_a_working_link(app: Flask) -> None:
     result = app.test_cli_runner().invoke(
-        args=["intake", "invite", "--name", "Doe, Jane", "--dob", "1980-03-27", "--mrn", "A-1", "--expires-days", "3"]
+        args=[
+            "intake",
+            "invite",
+            "--name",
+            "Doe, Jane",
+            "--dob",
+            "1980-03-27",
+            "--mrn",
+            "A-1",
+            "--expires-days",
+            "3",
+        ]
     )
     assert result.exit_code == 0, result.output
     link = re.search(r"(http\S+/start\?t=(\S+))", result.output)
@@ -44,7 +55,9 @@ def test_demo_writes_a_pdf_and_pdf_writes_the_stored_bytes(app: Flask, tmp_path:
 
 
 def test_pdf_of_an_unknown_intake_fails_clearly(app: Flask, tmp_path: Path) -> None:
-    result = app.test_cli_runner().invoke(args=["intake", "pdf", "NOPE", "-o", str(tmp_path / "x.pdf")])
+    result = app.test_cli_runner().invoke(
+        args=["intake", "pdf", "NOPE", "-o", str(tmp_path / "x.pdf")]
+    )
     assert result.exit_code != 0
     assert "No submitted intake" in result.output
 
@@ -56,8 +69,13 @@ def test_init_db_builds_the_schema_the_models_describe(tmp_path: Path) -> None:
     from intake import create_app
     from intake.db import Base
 
-    app = create_app({"INTAKE_ENV": "testing", "SECRET_KEY": "k",
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}"})  # fmt: skip
+    app = create_app(
+        {
+            "INTAKE_ENV": "testing",
+            "SECRET_KEY": "k",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}",
+        }
+    )
     result = app.test_cli_runner().invoke(args=["intake", "init-db"])
     assert result.exit_code == 0, result.output
     with app.app_context(), db.engine().connect() as conn:

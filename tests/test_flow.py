@@ -32,8 +32,9 @@ def _complete_section(client: FlaskClient, section_id: str, answers: dict[str, A
     raise AssertionError(f"{section_id} kept asking for more")
 
 
-def test_whole_flow_stores_every_answer_and_the_pdf(app: Flask, client: FlaskClient,
-                                                    patient: Invited) -> None:  # fmt: skip
+def test_whole_flow_stores_every_answer_and_the_pdf(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
     catalog = get_catalog()
     answers = demo_answers(catalog)
     welcome = client.get("/welcome")
@@ -81,9 +82,7 @@ def test_answers_are_saved_on_back_and_resumed_from_a_new_browser(
     sign_in(other_browser, patient)
     # Resumes after the furthest step saved, not at the start.
     assert other_browser.get("/welcome").status_code == 200
-    response = other_browser.post(
-        "/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980}
-    )
+    response = other_browser.post("/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980})
     assert response.status_code in (303, 401)
 
 
@@ -101,8 +100,9 @@ def test_returning_by_the_link_resumes_where_the_patient_stopped(
     assert re.search(r'value="sometimes"\s+checked', page)
 
 
-def test_two_tabs_never_silently_overwrite_each_other(app: Flask, client: FlaskClient,
-                                                      patient: Invited) -> None:  # fmt: skip
+def test_two_tabs_never_silently_overwrite_each_other(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
     stale = client.get("/step/general").get_data(as_text=True)
     stale_version = re.search(r'name="_version" value="(\d+)"', stale).group(1)  # type: ignore[union-attr]
     assert post_step(client, "general", {"general.course": "worse"}).status_code == 303
@@ -121,8 +121,9 @@ def test_two_tabs_never_silently_overwrite_each_other(app: Flask, client: FlaskC
     assert load_intake(app, patient.public_id).answers["general.course"] == "better"
 
 
-def test_submitting_twice_creates_one_submission(app: Flask, client: FlaskClient,
-                                                 patient: Invited) -> None:  # fmt: skip
+def test_submitting_twice_creates_one_submission(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
     post_step(client, "general", {"general.course": "same"})
     first = client.post("/submit", data={"confirm": "1"})
     second = client.post("/submit", data={"confirm": "1"})
@@ -135,7 +136,9 @@ def test_submitting_twice_creates_one_submission(app: Flask, client: FlaskClient
 def test_answers_are_frozen_after_submit(app: Flask, client: FlaskClient, patient: Invited) -> None:
     post_step(client, "general", {"general.course": "same"})
     client.post("/submit", data={"confirm": "1"})
-    late = client.post("/step/general", data={"_shown": "general.course", "general.course": "worse"})
+    late = client.post(
+        "/step/general", data={"_shown": "general.course", "general.course": "worse"}
+    )
     assert late.location.endswith("/done")
     intake = load_intake(app, patient.public_id)
     assert intake.answers["general.course"] == "same"
@@ -169,8 +172,9 @@ def test_follow_up_appears_on_the_next_page_load_and_hidden_is_not_no(
     assert submitted.answers["general.severe_episode"] == "no"
 
 
-def test_optional_detail_is_offered_and_remembered(app: Flask, client: FlaskClient,
-                                                   patient: Invited) -> None:  # fmt: skip
+def test_optional_detail_is_offered_and_remembered(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
     page = client.get("/step/stress").get_data(as_text=True)
     assert "Add more detail (optional)" in page
     assert "stress.control_month" not in page

@@ -18,7 +18,10 @@ def _messages() -> set[str]:
         method_map, options_map = parse_mapping_cfg(cfg)
     found = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords={"_": None, "gettext": None, "_l": None, "lazy_gettext": None},
+        str(ROOT),
+        method_map,
+        options_map,
+        keywords={"_": None, "gettext": None, "_l": None, "lazy_gettext": None},
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found
@@ -33,6 +36,11 @@ def test_catalog_and_page_strings_are_extracted_for_translation() -> None:
             assert option.label in messages, (item.id, option.code)
     for section in catalog.sections:
         assert section.title in messages
-    for page_string in ("Check your answers", "Save and finish later", "Step %(n)s of %(m)s",
-                        "Confirm your date of birth", "Please choose from the answers shown."):
+    for page_string in (
+        "Check your answers",
+        "Save and finish later",
+        "Step %(n)s of %(m)s",
+        "Confirm your date of birth",
+        "Please choose from the answers shown.",
+    ):
         assert page_string in messages, page_string

@@ -34,7 +34,8 @@ def test_link_token_is_long_random_and_only_its_hash_is_stored(app: Flask, invit
 
 
 def test_opening_the_link_moves_to_a_token_free_url_and_asks_the_date_of_birth(
-    client: FlaskClient, invite  # type: ignore[no-untyped-def]
+    client: FlaskClient,
+    invite,  # type: ignore[no-untyped-def]
 ) -> None:
     invited = invite()
     response = client.get(f"/start?t={invited.token}")
@@ -49,7 +50,9 @@ def test_opening_the_link_moves_to_a_token_free_url_and_asks_the_date_of_birth(
 
 
 def test_wrong_date_of_birth_locks_the_link_and_says_whom_to_contact(
-    app: Flask, client: FlaskClient, invite  # type: ignore[no-untyped-def]
+    app: Flask,
+    client: FlaskClient,
+    invite,  # type: ignore[no-untyped-def]
 ) -> None:
     invited = invite()
     client.get(f"/start?t={invited.token}")
@@ -62,7 +65,10 @@ def test_wrong_date_of_birth_locks_the_link_and_says_whom_to_contact(
     assert locked.status_code == 423
     assert "contact" in locked.get_data(as_text=True)
     # Even the right date no longer opens it, from this browser or another.
-    assert client.post("/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980}).status_code == 423
+    assert (
+        client.post("/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980}).status_code
+        == 423
+    )
     assert app.test_client().get(f"/start?t={invited.token}").status_code == 423
 
 
@@ -78,12 +84,20 @@ def test_unknown_and_expired_links_are_refused(app: Flask, client: FlaskClient, 
     assert "expired" in response.get_data(as_text=True)
 
 
-def test_a_patient_session_reaches_only_its_own_intake(app: Flask, client: FlaskClient,
-                                                       invite) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_a_patient_session_reaches_only_its_own_intake(
+    app: Flask, client: FlaskClient, invite
+) -> None:  # type: ignore[no-untyped-def]
     mine, theirs = invite(), invite(name="Other Person")
     sign_in(client, mine)
-    client.post("/step/general", data={"_intake": theirs.public_id, "_shown": "general.course",
-                                       "general.course": "worse", "_version": "0"})  # fmt: skip
+    client.post(
+        "/step/general",
+        data={
+            "_intake": theirs.public_id,
+            "_shown": "general.course",
+            "general.course": "worse",
+            "_version": "0",
+        },
+    )
     assert load_intake(app, theirs.public_id).answers == {}
     assert load_intake(app, mine.public_id).answers == {"general.course": "worse"}
 
@@ -92,8 +106,14 @@ def test_a_patient_session_reaches_only_its_own_intake(app: Flask, client: Flask
 def csrf_app(tmp_path: Path) -> Flask:
     from intake.db import Base
 
-    app = create_app({"INTAKE_ENV": "testing", "SECRET_KEY": "k", "TESTING": True,
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'csrf.sqlite3'}"})  # fmt: skip
+    app = create_app(
+        {
+            "INTAKE_ENV": "testing",
+            "SECRET_KEY": "k",
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'csrf.sqlite3'}",
+        }
+    )
     with app.app_context():
         Base.metadata.create_all(db.engine())
     return app
@@ -110,19 +130,40 @@ def test_csrf_is_enforced_and_a_stale_token_keeps_the_input(csrf_app: Flask) -> 
     client.get(f"/start?t={new.token}")
     page = client.get("/verify").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    assert client.post("/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980}).status_code == 400
-    assert client.post("/verify", data={"csrf_token": token, "dob-day": 27, "dob-month": 3,
-                                         "dob-year": 1980}).status_code == 303  # fmt: skip
+    assert (
+        client.post("/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980}).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/verify", data={"csrf_token": token, "dob-day": 27, "dob-month": 3, "dob-year": 1980}
+        ).status_code
+        == 303
+    )
     typed = "My words, typed slowly"
-    response = client.post("/step/general", data={"csrf_token": "stale", "_shown": "general.main_concerns",
-                                                  "general.main_concerns": typed, "_version": "0"})  # fmt: skip
+    response = client.post(
+        "/step/general",
+        data={
+            "csrf_token": "stale",
+            "_shown": "general.main_concerns",
+            "general.main_concerns": typed,
+            "_version": "0",
+        },
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "press the button again" in page
     assert typed in page
     fresh = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    again = client.post("/step/general", data={"csrf_token": fresh, "_shown": "general.main_concerns",
-                                               "general.main_concerns": typed, "_version": "0"})  # fmt: skip
+    again = client.post(
+        "/step/general",
+        data={
+            "csrf_token": fresh,
+            "_shown": "general.main_concerns",
+            "general.main_concerns": typed,
+            "_version": "0",
+        },
+    )
     assert again.status_code == 303
 
 
@@ -130,17 +171,25 @@ def test_an_expired_session_keeps_the_input_and_saves_after_the_date_of_birth(
     app: Flask, client: FlaskClient, patient: Invited
 ) -> None:
     fresh_browser = app.test_client()  # no session cookie: as after the session ran out
-    typed = {"_intake": patient.public_id, "_shown": ["general.main_concerns"],
-             "general.main_concerns": "Flushing after hot showers", "_version": "0"}  # fmt: skip
+    typed = {
+        "_intake": patient.public_id,
+        "_shown": ["general.main_concerns"],
+        "general.main_concerns": "Flushing after hot showers",
+        "_version": "0",
+    }
     response = fresh_browser.post("/step/general", data=typed)
     assert response.status_code == 401
     page = response.get_data(as_text=True)
     assert "Flushing after hot showers" in page
     assert 'name="dob-day"' in page
     assert load_intake(app, patient.public_id).answers == {}
-    saved = fresh_browser.post("/step/general", data={**typed, "dob-day": 27, "dob-month": 3, "dob-year": 1980})
+    saved = fresh_browser.post(
+        "/step/general", data={**typed, "dob-day": 27, "dob-month": 3, "dob-year": 1980}
+    )
     assert saved.status_code == 303
-    assert load_intake(app, patient.public_id).answers == {"general.main_concerns": "Flushing after hot showers"}
+    assert load_intake(app, patient.public_id).answers == {
+        "general.main_concerns": "Flushing after hot showers"
+    }
 
 
 def test_security_headers_and_cookie_flags(client: FlaskClient, patient: Invited) -> None:
@@ -157,7 +206,9 @@ def test_security_headers_and_cookie_flags(client: FlaskClient, patient: Invited
     assert not re.search(r'(?:src|href)="(?:https?:)?//', page)  # nothing from another site
 
 
-def test_session_cookie_is_httponly_lax_and_secure_in_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_session_cookie_is_httponly_lax_and_secure_in_production(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SECRET_KEY", "prod-secret")
     monkeypatch.delenv("INTAKE_ENV", raising=False)
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
@@ -167,7 +218,9 @@ def test_session_cookie_is_httponly_lax_and_secure_in_production(tmp_path: Path,
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
 
-def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_refuses_to_start_without_a_secret_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("INTAKE_ENV", raising=False)
     with pytest.raises(ConfigError, match="SECRET_KEY"):
@@ -177,8 +230,14 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path, monkey
 def test_oversized_and_chunked_bodies_are_refused(client: FlaskClient, patient: Invited) -> None:
     big = {"general.main_concerns": "x" * (300 * 1024), "_shown": "general.main_concerns"}
     assert client.post("/step/general", data=big).status_code == 413
-    chunked = client.post("/step/general", data=b"a=1", headers={"Transfer-Encoding": "chunked",
-                          "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    chunked = client.post(
+        "/step/general",
+        data=b"a=1",
+        headers={
+            "Transfer-Encoding": "chunked",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
     assert chunked.status_code == 411
 
 
@@ -202,20 +261,39 @@ def test_markup_in_every_free_text_field_is_inert_on_the_review_page(
     payloads = _free_text_answers()
     for section in catalog.sections:
         post_step(client, section.id, {}, action="more")
-        gates = {"general.symptoms": ["something_else"], "general.severe_episode": "yes",
-                 "general.started_around": "yes", "general.told_conditions": ["other"],
-                 "general.mast_tests": "yes", "diet.reacts_food": "yes", "diet.special": "yes",
-                 "nutrient.told_low": ["other"], "med.takes_any": "yes", "med.reaction_any": "yes",
-                 "med.brand_switch": "yes", "infection.told": ["other"], "infection.after_infection": "yes",
-                 "toxin.past_damp": "yes", "toxin.work_exposure": "yes", "metal.tested": "yes",
-                 "metal.work_hobby": "yes", "dental.root_canal": "yes", "hormone.medicines": ["thyroid"],
-                 "energy.tests": "yes", "trauma.consent": "yes"}  # fmt: skip
+        gates = {
+            "general.symptoms": ["something_else"],
+            "general.severe_episode": "yes",
+            "general.started_around": "yes",
+            "general.told_conditions": ["other"],
+            "general.mast_tests": "yes",
+            "diet.reacts_food": "yes",
+            "diet.special": "yes",
+            "nutrient.told_low": ["other"],
+            "med.takes_any": "yes",
+            "med.reaction_any": "yes",
+            "med.brand_switch": "yes",
+            "infection.told": ["other"],
+            "infection.after_infection": "yes",
+            "toxin.past_damp": "yes",
+            "toxin.work_exposure": "yes",
+            "metal.tested": "yes",
+            "metal.work_hobby": "yes",
+            "dental.root_canal": "yes",
+            "hormone.medicines": ["thyroid"],
+            "energy.tests": "yes",
+            "trauma.consent": "yes",
+        }
         for item in section.items:
             if item.reaction_part == "noticed":
                 gates[item.id] = ["something_else"]
         ours = {k: v for k, v in gates.items() if k.startswith(section.id + ".")}
         for _ in range(3):
-            post_step(client, section.id, {**ours, **{k: v for k, v in payloads.items() if k.startswith(section.id + ".")}})
+            post_step(
+                client,
+                section.id,
+                {**ours, **{k: v for k, v in payloads.items() if k.startswith(section.id + ".")}},
+            )
     stored = load_intake(app, patient.public_id).answers
     texts = [v for v in stored.values() if isinstance(v, str) and v in PAYLOADS]
     assert len(texts) >= 25, "payloads did not reach most free-text fields"

@@ -60,7 +60,7 @@ def test_invalid_input_is_explained_kept_and_the_rest_is_saved(
     assert message in summary
     target = re.search(r'<a href="#([^"]+)">', summary).group(1)  # type: ignore[union-attr]
     assert f'id="{target}"' in page  # the summary links to the input itself
-    assert f'aria-describedby="' in page and f"{target}-error" in page
+    assert 'aria-describedby="' in page and f"{target}-error" in page
     stored = load_intake(app, patient.public_id).answers
     assert stored["general.completed_by"] == "self"  # the valid answers were saved
     bad_item = next(iter(fields)).split("-")[0]
@@ -69,8 +69,9 @@ def test_invalid_input_is_explained_kept_and_the_rest_is_saved(
         assert "x" * 501 in page  # what was typed is still in the box
 
 
-def test_text_is_trimmed_and_blank_rows_are_dropped(app: Flask, client: FlaskClient,
-                                                    patient: Invited) -> None:  # fmt: skip
+def test_text_is_trimmed_and_blank_rows_are_dropped(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
     post_step(client, "med", {"med.takes_any": "yes"})
     response = post_step(
         client,
@@ -114,8 +115,9 @@ def test_section_forms_are_built_once_per_process() -> None:
     assert section_form_class(catalog, "sleep") is section_form_class(catalog, "sleep")
 
 
-def test_posted_fields_for_hidden_items_are_ignored(app: Flask, client: FlaskClient,
-                                                    patient: Invited) -> None:  # fmt: skip
+def test_posted_fields_for_hidden_items_are_ignored(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
     data = section_formdata(
         get_catalog().section("general").items,
         {"general.course": "worse", "general.severe_list": [{"what": "smuggled"}]},

@@ -68,14 +68,20 @@ def _fill_every_step(client: FlaskClient) -> list[str]:
 
 def test_patient_pages_wording(app: Flask, client: FlaskClient, invite) -> None:  # type: ignore[no-untyped-def]
     invited: Invited = invite()
-    pages = [client.get(f"/start?t=unknown").get_data(as_text=True)]
+    pages = [client.get("/start?t=unknown").get_data(as_text=True)]
     client.get(f"/start?t={invited.token}")
     pages.append(client.get("/verify").get_data(as_text=True))
-    pages.append(client.post("/verify", data={"dob-day": 1, "dob-month": 1, "dob-year": 1900}).get_data(as_text=True))
+    pages.append(
+        client.post("/verify", data={"dob-day": 1, "dob-month": 1, "dob-year": 1900}).get_data(
+            as_text=True
+        )
+    )
     client.post("/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980})
     pages.append(client.get("/welcome").get_data(as_text=True))
     pages += _fill_every_step(client)
-    pages.append(post_step(client, "general", {"general.onset_year-year": "x"}).get_data(as_text=True))
+    pages.append(
+        post_step(client, "general", {"general.onset_year-year": "x"}).get_data(as_text=True)
+    )
     pages.append(client.get("/saved").get_data(as_text=True))
     pages.append(client.get("/review").get_data(as_text=True))
     client.post("/submit", data={"confirm": "1"})
@@ -100,8 +106,14 @@ def _demo_html(app: Flask, patient_note: str | None = None) -> str:
     if patient_note:
         answers["closing.anything_else"] = patient_note
     summary = build_summary(catalog, answers, Visibility(frozenset(demo_detail_sections(catalog))))
-    header = pdf.PdfHeader("Alex Demo-Example", date(1984, 3, 9), "DEMO-0001", "ABCD-EFGH-JKMN",
-                           datetime(2026, 11, 25, 9, 30, tzinfo=UTC), "UTC")  # fmt: skip
+    header = pdf.PdfHeader(
+        "Alex Demo-Example",
+        date(1984, 3, 9),
+        "DEMO-0001",
+        "ABCD-EFGH-JKMN",
+        datetime(2026, 11, 25, 9, 30, tzinfo=UTC),
+        "UTC",
+    )
     with app.test_request_context():
         return pdf.summary_html(summary, header)
 
@@ -120,15 +132,25 @@ def test_pdf_wording(app: Flask, tmp_path: Path) -> None:
 
 
 def test_canary_a_planted_phrase_in_service_text_is_caught(app: Flask, tmp_path: Path) -> None:
-    html = _demo_html(app).replace("Pre-visit history", "We recommend a low-histamine diet. Pre-visit history", 1)
+    html = _demo_html(app).replace(
+        "Pre-visit history", "We recommend a low-histamine diet. Pre-visit history", 1
+    )
     assert r"\brecommend\w*" in violations(_service_pdf_text(app, html, tmp_path))
-    for planted in ("Your PSS total: 12/16", "Screen positive for PTSD", "Findings consistent with MCAS",
-                    "High risk of sleep apnea", "recom-\nmended", "Patient likely has mast cell activation",
-                    "Grade 2 systemic reaction"):  # fmt: skip
+    for planted in (
+        "Your PSS total: 12/16",
+        "Screen positive for PTSD",
+        "Findings consistent with MCAS",
+        "High risk of sleep apnea",
+        "recom-\nmended",
+        "Patient likely has mast cell activation",
+        "Grade 2 systemic reaction",
+    ):
         assert violations(planted), planted
 
 
-def test_canary_patient_words_are_printed_but_not_held_against_the_service(app: Flask, tmp_path: Path) -> None:
+def test_canary_patient_words_are_printed_but_not_held_against_the_service(
+    app: Flask, tmp_path: Path
+) -> None:
     note = "My doctor said you should take X and it was consistent with a diagnosis."
     html = _demo_html(app, patient_note=note)
     with app.test_request_context():

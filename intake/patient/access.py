@@ -40,4 +40,4 @@ def parse_date(day: str, month: str, year: str) -> date | None:
 
 
 def attempts_left(intake: Intake) -> int:
-    return max(0, current_app.config["DOB_ATTEMPTS"] - intake.dob_failures)
+    return max(0, int(current_app.config["DOB_ATTEMPTS"]) - intake.dob_failures)

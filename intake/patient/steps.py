@@ -89,8 +89,14 @@ def posted_shown(section: Section) -> list[str]:
     return [item.id for item in section.items if item.id in ids]
 
 
-def step_page(catalog: Catalog, section: Section, intake: Intake | None, *, posted: bool = False,
-              notice: str | None = None) -> StepPage:  # fmt: skip
+def step_page(
+    catalog: Catalog,
+    section: Section,
+    intake: Intake | None,
+    *,
+    posted: bool = False,
+    notice: str | None = None,
+) -> StepPage:
     """Build a step page from the stored draft, or from what was just posted (nothing is dropped)."""
     form_class = section_form_class(catalog, section.id)
     if intake is not None:
@@ -123,7 +129,9 @@ def step_page(catalog: Catalog, section: Section, intake: Intake | None, *, post
         form=form,
         index=catalog.section_index(section.id),
         intake_ref=intake.public_id if intake is not None else request.form.get("_intake"),
-        version=intake.answers_version if intake is not None else request.form.get("_version", type=int),
+        version=intake.answers_version
+        if intake is not None
+        else request.form.get("_version", type=int),
         detail_on=section.id in visibility.detail_sections,
         notice=notice,
         errors=errors,

@@ -16,9 +16,16 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from forms.loader import get_catalog
-from forms.logic import newly_enabled, visible_items
+from forms.logic import newly_enabled
 from intake import db
-from intake.drafts import FrozenError, resume_step, save_step, set_detail, visibility_for
+from intake.drafts import (
+    FrozenError,
+    lock_for_update,
+    resume_step,
+    save_step,
+    set_detail,
+    visibility_for,
+)
 from intake.invitations import check_date_of_birth, find_by_public_id, find_by_token, link_status
 from intake.models import Intake
 from intake.patient import bp
@@ -132,7 +139,9 @@ def step(section_id: str) -> ResponseReturnValue:
     if intake is None:
         intake = _reconfirm_from_step()
         if intake is None:
-            return _render_step(step_page(catalog, section, None, posted=True, notice="session"), 401)
+            return _render_step(
+                step_page(catalog, section, None, posted=True, notice="session"), 401
+            )
     if intake.submission is not None:
         return redirect(url_for("patient.done"), 303)
 
@@ -141,7 +150,8 @@ def step(section_id: str) -> ResponseReturnValue:
     action = request.form.get("action", "next")
     seen = request.form.get("_version", type=int)
     try:
-        with db.transaction():
+        with db.transaction() as tx:
+            lock_for_update(tx, intake)
             shown = [i for i in posted_shown(section) if i not in problems]
             result = save_step(intake, section, values, shown, seen)
             if result.saved and action in ("more", "less"):
@@ -235,6 +245,7 @@ def submit() -> ResponseReturnValue:
         return _signed_out()
     if intake.submission is None:
         with db.transaction() as tx:
+            lock_for_update(tx, intake)
             submission = submit_intake(tx, intake)
         with db.transaction():
             store_pdf(submission)

@@ -2,12 +2,15 @@
 (function () {
   "use strict";
   // Live character counters for text boxes.
+  // The wording comes from the page, translated there: "{left} of {max} characters left".
+  var holder = document.querySelector("[data-counter]");
+  var wording = holder && holder.getAttribute("data-counter");
   document.querySelectorAll("input[maxlength][aria-describedby], textarea[maxlength]").forEach(function (box) {
     var counter = document.getElementById(box.id + "-count");
-    if (!counter) { return; }
+    if (!counter || !wording) { return; }
     var max = parseInt(box.getAttribute("maxlength"), 10);
     var update = function () {
-      counter.textContent = (max - box.value.length) + " of " + max + " characters left";
+      counter.textContent = wording.replace("{left}", String(max - box.value.length)).replace("{max}", String(max));
     };
     box.addEventListener("input", update);
     update();

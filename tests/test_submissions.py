@@ -1,0 +1,82 @@
+"""Submission storage: the PDF survives renderer failures; concurrent writers lose no update."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from intake import db, pdf
+from intake.drafts import lock_for_update
+from intake.models import Intake
+from tests.conftest import Invited, load_intake, post_step
+
+
+def test_a_failed_render_keeps_the_submission_and_renders_again_on_demand(
+    app: Flask,
+    client: FlaskClient,
+    patient: Invited,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    post_step(client, "general", {"general.course": "worse"})
+
+    def broken(*_args: object, **_kwargs: object) -> bytes:
+        raise RuntimeError("renderer down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pdf, "render_summary_pdf", broken)
+        assert client.post("/submit", data={"confirm": "1"}).location.endswith("/done")
+    submission = load_intake(app, patient.public_id).submission
+    assert submission is not None
+    assert submission.pdf is None and submission.pdf_error == "RuntimeError"
+    assert submission.answers == {"general.course": "worse"}
+
+    out = tmp_path / "later.pdf"
+    result = app.test_cli_runner().invoke(args=["intake", "pdf", patient.public_id, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    stored = load_intake(app, patient.public_id).submission
+    assert stored is not None and stored.pdf == out.read_bytes() and stored.pdf_error is None
+
+
+def test_patient_text_and_names_never_reach_the_logs(
+    app: Flask, client: FlaskClient, patient: Invited, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "Reacts to the neighbour's cat"
+    post_step(client, "general", {"general.main_concerns": secret})
+    client.post("/submit", data={"confirm": "1"})
+    assert secret not in caplog.text
+    assert "Jane" not in caplog.text and patient.token not in caplog.text
+
+
+def test_concurrent_read_then_write_transactions_do_not_fail(app: Flask, invite) -> None:  # type: ignore[no-untyped-def]
+    invited = invite()
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with app.app_context():
+                for _ in range(15):
+                    with db.transaction() as tx:
+                        intake = tx.scalars(
+                            select(Intake).where(Intake.public_id == invited.public_id)
+                        ).one()
+                        lock_for_update(tx, intake)
+                        intake.answers_version += 1
+        except BaseException as exc:  # collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert load_intake(app, invited.public_id).answers_version == 90
