@@ -17,6 +17,13 @@ class ConfigError(RuntimeError):
     """The service cannot start safely with these settings."""
 
 
+def _secret_key_file(instance_path: Path) -> str | None:
+    """The key ``scripts/serve`` generated into ``instance/secret_key``, so CLI commands in another
+    terminal sign and verify with the same key as the server."""
+    path = instance_path / "secret_key"
+    return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
+
+
 def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config from the environment; ``overrides`` win (tests use them)."""
     env = os.environ.get("INTAKE_ENV", "production")
@@ -24,7 +31,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     sqlite_path = instance_path / "intake.sqlite3"
     config: dict[str, Any] = {
         "INTAKE_ENV": env,
-        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _secret_key_file(instance_path),
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{sqlite_path}"),
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -55,7 +62,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     if config["INTAKE_ENV"] == "production" and not config["SECRET_KEY"]:
         raise ConfigError(
             "SECRET_KEY is not set. In production the service refuses to start without one: "
-            "set SECRET_KEY to a long random value (python -c 'import secrets; print(secrets.token_hex(32))')."
+            "set SECRET_KEY to a long random value, or put one in instance/secret_key "
+            "(scripts/serve generates it)."
         )
     if config["PDF_PAGE_SIZE"] not in ("A4", "Letter"):
         raise ConfigError("PDF_PAGE_SIZE must be A4 or Letter")

@@ -89,7 +89,9 @@ _ANSWERS: dict[str, Any] = {
     "general.told_conditions": ["allergy", "asthma", "pots", "other"],
     "general.told_other": "Cold fingers that turn white (Raynaud's)",
     "general.mast_tests": "yes",
-    "general.mast_tests_text": "Tryptase blood test in 2023, taken on a good day. I don't remember the number.",
+    "general.mast_tests_text": (
+        "Tryptase blood test in 2023, taken on a good day. I don't remember the number."
+    ),
     "general.impact": 6,
     # stress
     "stress.level_month": "fairly_often",
@@ -204,14 +206,15 @@ _ANSWERS: dict[str, Any] = {
             "name": "Contrast dye for a CT scan",
             "year": 2020,
             "symptoms": ["flushing", "nausea", "vomiting"],
-            "symptoms_more": "",
             "onset": "minutes",
             "emergency": "no",
             "since": "not_sure",
         },
     ],
     "med.brand_switch": "yes",
-    "med.brand_switch_text": "Famotidine from a different pharmacy gave me a rash; the usual one does not.",
+    "med.brand_switch_text": (
+        "Famotidine from a different pharmacy gave me a rash; the usual one does not."
+    ),
     # infection
     "infection.told": ["ebv", "covid", "sinus", "other"],
     "infection.told_other": "Mycoplasma pneumonia in 2017",
@@ -292,8 +295,8 @@ _ANSWERS: dict[str, Any] = {
     "closing.anything_else": (
         "Bad days often start in the afternoon with warmth in my face and a fast heartbeat. "
         "My partner has photos of the flushing on my phone. I keep a food diary and can bring it. "
-        "Grandmother's remedy from Kraków, \u201cziołowa herbata\u201d (herbal tea), seems to make "
-        "no difference either way."
+        "Grandmother's remedy from Kraków, \u201cziołowa herbata\u201d (herbal tea), seems to "
+        "make no difference either way."
     ),
     "closing.visit_goals": "To understand what happens on bad days and plan for travel.",
 }

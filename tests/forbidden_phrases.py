@@ -7,16 +7,17 @@ any of these words ("my doctor recommended...").
 Normalise before matching: lowercase; join words hyphenated across PDF line breaks
 ("recom-\\nmend" -> "recommend"); collapse all whitespace to single spaces; straighten quotes.
 """
+
 import re
 
 # Applies to every surface: patient form, review page, clinician PDF, FHIR Questionnaire/Response.
 FORBIDDEN_ALL = [
     # --- diagnosis or implied diagnosis
-    r"\bdiagnos\w*",                      # diagnosis, diagnosed, diagnostic
+    r"\bdiagnos\w*",  # diagnosis, diagnosed, diagnostic
     r"\byou have (mcas|mast cell|ptsd|histamine|mold|heavy metal|mitochondrial)",
     r"\byou (may|might|probably|likely|could) have\b",
     r"\b(likely|probably|possibly) (has|have|had|is|suffers)\b",
-    r"\b(the )?patient (has|is|suffers|shows)\b",   # the service only ever says "patient reports ..."
+    r"\b(the )?patient (has|is|suffers|shows)\b",  # the service only ever says "patient reports ..."
     r"\b(likely|probable|possible|suspected|presumed) (mcas|mast cell|mastocytosis|ptsd)\b",
     r"\byour (mcas|mast cell (disease|disorder|activation))\b",
     r"\b(consistent|compatible) with\b",
@@ -37,7 +38,7 @@ FORBIDDEN_ALL = [
     r"\babnormal\b|\bout of range\b|\bthreshold\b|\bcut-?off\b|\bpercentile\b|\bt-score\b",
     r"\bred flag\b|\bwarning sign\b|\btriage\b",
     r"\btotal\s*[:=]?\s*\d",
-    r"\b\d{1,2}\s*/\s*(5|8|16|28|40)\b",   # PC-PTSD-5, STOP-Bang, PSS-4, ISI, PSS-10 style totals
+    r"\b\d{1,2}\s*/\s*(5|8|16|28|40)\b",  # PC-PTSD-5, STOP-Bang, PSS-4, ISI, PSS-10 style totals
     # --- treatment or advice
     r"\brecommend\w*",
     r"\b(we|i) (suggest|advise)\b|\bit is (suggested|advised)\b|\badvice\b",
@@ -49,7 +50,7 @@ FORBIDDEN_ALL = [
     r"\b(increase|decrease|reduce|adjust) (the |your )?dose\b|\btaper\b",
     r"\b(elimination|low[- ]histamine) diet (is|may|can|will)\b",
     r"\bdetox\w*|\bchelat\w*",
-    r"\bcures?\b|\bcuring\b",           # not "cured" (cured meat is an answer label)
+    r"\bcures?\b|\bcuring\b",  # not "cured" (cured meat is an answer label)
     # --- reassurance, alarm, judgement, attribution
     r"\b(nothing|no need) to worry\b|\bdon'?t worry\b|\bthis is (normal|common|concerning)\b",
     r"\b(substance|alcohol|drug) abuse\b|\balcoholic\b|\bnon-?complian\w*",
@@ -76,8 +77,13 @@ COMPILED_FORM = [re.compile(p) for p in FORBIDDEN_PATIENT_FORM]
 
 
 def normalise(text: str) -> str:
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
-    text = re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", text)   # join hyphenated line breaks
+    text = (
+        text.replace("\u2019", "'")
+        .replace("\u2018", "'")
+        .replace("\u201c", '"')
+        .replace("\u201d", '"')
+    )
+    text = re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", text)  # join hyphenated line breaks
     return re.sub(r"\s+", " ", text).strip().lower()
 
 

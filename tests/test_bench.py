@@ -14,7 +14,7 @@ FIGURES = (
     "step POST, median",
     "asset /static/app.css",
     "asset /static/app.js",
-    "heaviest patient page",
+    "heaviest page as served",
     "render time, median",
     "render time, p95",
     "pages",

@@ -303,3 +303,14 @@ def test_markup_in_every_free_text_field_is_inert_on_the_review_page(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<svg" not in page and "<img" not in page
     assert "{{ 7*7 }}" in page and "49" not in page
+
+
+def test_the_generated_key_file_is_used_when_no_key_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from intake.config import load_config
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("INTAKE_ENV", raising=False)
+    (tmp_path / "secret_key").write_text("from-the-file\n")
+    assert load_config(tmp_path)["SECRET_KEY"] == "from-the-file"

@@ -30,10 +30,14 @@ def test_every_step_renders_every_question_with_a_label_or_legend(
             assert f'id="f-{item.id}"' in block
         else:
             assert '<legend class="q">' in block
-    # every input has a label pointing at it, or sits in a labelled fieldset row
-    ids = re.findall(r'<(?:input|textarea)[^>]* id="([^"]+)"', page)
-    for input_id in ids:
-        assert f'for="{input_id}"' in page, input_id
+    # every visible input has a label: pointing at it, or wrapped around it
+    for match in re.finditer(r'<(input|textarea)\b([^>]*)>', page):
+        attrs = match.group(2)
+        if 'type="hidden"' in attrs:
+            continue
+        input_id = re.search(r'id="([^"]+)"', attrs)
+        wrapped = page[: match.start()].endswith('<label class="option">')
+        assert wrapped or (input_id and f'for="{input_id.group(1)}"' in page), attrs
 
 
 @pytest.mark.parametrize(
@@ -124,3 +128,38 @@ def test_posted_fields_for_hidden_items_are_ignored(
     )
     post_step(client, "general", data)
     assert "general.severe_list" not in load_intake(app, patient.public_id).answers
+
+
+def _invalid_value(item_id: str) -> dict[str, object]:
+    item = get_catalog().item(item_id)
+    if item.type == "text":
+        return {item.id: "x" * ((item.max_length or 0) + 1)}
+    if item.type == "year":
+        return {f"{item.id}-year": "20155"}
+    if item.type == "grid":
+        return {f"{item.id}-{item.rows[0].code}": "bogus"}
+    if item.type == "list":
+        text_field = next((f for f in item.fields if f.type == "text"), None)
+        if text_field:
+            return {f"{item.id}-0-{text_field.id}": "y" * ((text_field.max_length or 0) + 1)}
+        return {f"{item.id}-0-{item.fields[0].id}": "bogus"}
+    return {item.id: "bogus"}
+
+
+@pytest.mark.parametrize("section", [s.id for s in get_catalog().sections])
+def test_every_question_on_every_step_rejects_what_cannot_be_stored(
+    app: Flask, client: FlaskClient, patient: Invited, section: str
+) -> None:
+    post_step(client, section, {}, action="more")
+    page = client.get(f"/step/{section}").get_data(as_text=True)
+    shown = re.findall(r'name="_shown" value="([^"]+)"', page)
+    bad: dict[str, object] = {}
+    for item_id in shown:
+        bad.update(_invalid_value(item_id))
+    response = post_step(client, section, bad)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    summary = html.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    for item_id in shown:
+        assert f'href="#f-{item_id}' in summary, item_id  # one linked error per question
+    assert load_intake(app, patient.public_id).answers == {}  # nothing invalid was stored

@@ -1,0 +1,369 @@
+"""The clinician PDF, read back the way a person or an EHR would: through the PDF's own text.
+
+pdftotext (poppler) is the extractor: it copes with fallback fonts where pypdf returns garbage.
+pypdf checks structure only (page sizes, attachments, images).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+import weasyprint
+from flask import Flask
+from pypdf import PdfReader
+
+from forms.loader import get_catalog
+from forms.logic import Visibility
+from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
+from intake.pdf import (
+    FONT_CONFIG,
+    DenyAllFetcher,
+    PdfHeader,
+    pdf_filename,
+    render_html_pdf,
+    render_summary_pdf,
+    summary_html,
+    warn_if_slow_subsetting,
+)
+from intake.review import build_summary
+
+HEADER = PdfHeader(
+    patient_name=f"{DEMO_PATIENT.given_name} {DEMO_PATIENT.family_name}",
+    date_of_birth=DEMO_PATIENT.date_of_birth,
+    mrn=DEMO_PATIENT.mrn,
+    intake_id="INT-TEST-0001",
+    submitted_at=datetime(2026, 11, 25, 13, 3, tzinfo=UTC),
+    timezone="Europe/Berlin",
+)
+STANDING_LINE = (
+    "This document lists the patient's own answers. The service does not interpret them. "
+    "Section names are the topics asked about, not findings."
+)
+PATIENT_TEXT = re.compile(r'<span class="patient-text">[^<]*</span>')
+WORD_BOX = re.compile(
+    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>'
+)
+PAYLOADS = (
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '<link rel="attachment" href="file:///etc/hostname">',
+    '<img src="http://127.0.0.1:9/x.png">',
+    "url(file:///etc/passwd)",
+)
+
+Render = Callable[..., bytes]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _poppler() -> None:
+    assert shutil.which("pdftotext"), "pdftotext is needed (Debian package poppler-utils)"
+
+
+@pytest.fixture
+def render(app: Flask) -> Render:
+    """Render answers to PDF bytes, with every optional section opened unless told otherwise."""
+
+    def _render(
+        answers: Mapping[str, Any],
+        *,
+        detail: frozenset[str] | None = None,
+        page_size: str = "A4",
+        fetcher: DenyAllFetcher | None = None,
+    ) -> bytes:
+        catalog = get_catalog()
+        opened = frozenset(demo_detail_sections(catalog)) if detail is None else detail
+        with app.app_context():
+            summary = build_summary(catalog, answers, Visibility(detail_sections=opened))
+            return render_summary_pdf(summary, HEADER, page_size, fetcher=fetcher)
+
+    return _render
+
+
+def pdf_text(data: bytes, tmp_path: Path, *args: str) -> str:
+    """pdftotext output; pages are separated by form feeds."""
+    path = tmp_path / "out.pdf"
+    path.write_bytes(data)
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", *args, str(path), "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
+def pages_of(text: str) -> list[str]:
+    return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def body_text(data: bytes, tmp_path: Path) -> str:
+    """Text inside the page margins only: no running header or footer between two pages."""
+    return pdf_text(data, tmp_path, "-x", "0", "-y", "46", "-W", "600", "-H", "750")
+
+
+def test_identifiers_standing_line_and_page_numbers_on_every_page(
+    render: Render, tmp_path: Path
+) -> None:
+    data = render(demo_answers(get_catalog()))
+    pages = pages_of(pdf_text(data, tmp_path))
+    assert len(pages) == len(PdfReader(BytesIO(data)).pages) >= 2
+    for number, page in enumerate(pages, start=1):
+        flat = squash(page)
+        for ident in (
+            "Alex Demo-Example",
+            "DOB 1984-03-09",
+            "MRN DEMO-0001",
+            "Intake INT-TEST-0001",
+        ):
+            assert ident in flat, (number, ident)
+        assert f"Page {number} of {len(pages)}" in flat
+        assert STANDING_LINE in flat.replace("\u2019", "'"), number
+
+
+def test_first_page_has_title_submission_and_every_topic_in_catalog_order(
+    render: Render, tmp_path: Path
+) -> None:
+    data = render(demo_answers(get_catalog()))
+    first = squash(pages_of(pdf_text(data, tmp_path))[0])
+    assert "Pre-visit history: patient-reported" in first
+    assert "2026-11-25 14:03 (Europe/Berlin, UTC+01:00)" in first
+    assert "Filled in by The patient (me)" in first
+    assert f"catalog version {get_catalog().version}" in first
+
+    column = _overview_topic_column(data, tmp_path)
+    titles = [s.title for s in get_catalog().sections if s.overview_row]
+    assert len(titles) == 14  # the 13 article categories and the other physical triggers
+    position = 0
+    for title in titles:
+        found = column.find(title, position)
+        assert found >= 0, f"{title!r} missing or out of order on page 1"
+        position = found + len(title)
+
+
+def _overview_topic_column(data: bytes, tmp_path: Path) -> str:
+    """Words of the at-a-glance table's first column on page 1, in reading order.
+
+    Topic names wrap inside their cell, so plain text interleaves them with the other columns;
+    word boxes let the test read the column on its own.
+    """
+    path = tmp_path / "bbox.pdf"
+    path.write_bytes(data)
+    xhtml = subprocess.run(
+        ["pdftotext", "-bbox", "-f", "1", "-l", "1", str(path), "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    words = [
+        (float(y), float(x), float(x_max), html.unescape(text))
+        for x, y, x_max, text in WORD_BOX.findall(xhtml)
+    ]
+    header = next(w for i, w in enumerate(words) if w[3] == "Topic" and words[i + 1][3] == "asked")
+    boundary = next(w[1] for w in words if w[0] == header[0] and w[3] == "Patient")
+    column = sorted(
+        (y, x, text) for y, x, x_max, text in words if y > header[0] and x_max < boundary
+    )
+    return " ".join(text for _, _, text in column)
+
+
+def test_a_5000_character_note_prints_whole_across_a_page_break(
+    render: Render, tmp_path: Path
+) -> None:
+    sentences = [
+        f"Entry {n:03d}: the flushing began after lunch and eased by the evening."
+        for n in range(1, 80)
+    ]
+    note = " ".join(sentences)[:4999] + "."
+    assert len(note) == 5000
+    answers = {**demo_answers(get_catalog()), "closing.anything_else": note}
+    data = render(answers)
+
+    body = body_text(data, tmp_path)
+    assert squash(note) in squash(body)
+    pages = pages_of(body)
+    first = next(n for n, p in enumerate(pages) if "Entry 001:" in p)
+    last = next(n for n, p in enumerate(pages) if "Entry 071:" in p)
+    assert last > first, "the note should flow onto a second page"
+    assert "\u2010" not in body  # no automatic hyphenation inside the patient's words
+
+
+def _line_with(text: str, question: str) -> str:
+    return next(line for line in text.splitlines() if question in line)
+
+
+def test_five_answer_states_are_printed_in_words(render: Render, tmp_path: Path) -> None:
+    catalog = get_catalog()
+    answers = demo_answers(catalog)
+    answers["sleep.hours"] = "not_sure"
+    answers["sleep.quality_week"] = "prefer_not"
+    del answers["general.course"]
+    answers["general.started_around"] = "no"  # hides the follow-up asking what happened
+    for item in catalog.section("dental").items:
+        answers.pop(item.id, None)
+    detail = frozenset(demo_detail_sections(catalog)) - {"energy"}
+    text = pdf_text(render(answers, detail=detail), tmp_path, "-layout")
+
+    expected = {
+        "Who is filling in this form?": "The patient (me)",
+        "On a usual night, about how many hours do you sleep?": "Not sure",
+        "In the past 7 days, how would you rate your sleep?": "Prefer not to say",
+        "Since they started, how have your symptoms changed?": "Not answered",
+        "What happened, and about when?": "Not shown (did not apply to earlier answers)",
+    }
+    for question, state in expected.items():
+        assert re.search(re.escape(question) + r"\s{2,}" + re.escape(state), text), question
+    flat = squash(text)
+    dental = "Dental history Topic area: Dental foci · Form page: Teeth and gums"
+    assert f"{dental} No answers in this section." in flat
+    hidden = sum(not item.core for item in catalog.section("energy").items)
+    assert f"Optional detail questions not opened: {hidden}" in flat
+
+
+def test_markup_in_free_text_is_printed_as_text_and_fetches_nothing(
+    render: Render, tmp_path: Path
+) -> None:
+    answers = demo_answers(get_catalog())
+    answers["closing.anything_else"] = "\n".join(PAYLOADS)
+    answers["general.main_concerns"] = PAYLOADS[2]
+    answers["med.current"] = [{"name": PAYLOADS[3], "dose": PAYLOADS[4], "kind": "rx"}]
+    fetcher = DenyAllFetcher()
+    data = render(answers, fetcher=fetcher)
+
+    assert fetcher.refused == []
+    text = squash(body_text(data, tmp_path))
+    unbroken = re.sub(r"\s+", "", text)  # a line may wrap after the "/" of a URL
+    for payload in PAYLOADS:
+        assert re.sub(r"\s+", "", payload) in unbroken
+    _assert_nothing_embedded(data)
+    hostname = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").exists() else ""
+    if hostname:
+        assert not re.search(rf"\b{re.escape(hostname)}\b", text)
+    assert "root:" not in text
+
+
+def _assert_nothing_embedded(data: bytes) -> None:
+    reader = PdfReader(BytesIO(data))
+    assert reader.attachments == {}
+    assert "/EmbeddedFiles" not in (reader.trailer["/Root"].get("/Names") or {})
+    for page in reader.pages:
+        annotations = [a.get_object() for a in page.get("/Annots") or []]
+        assert not [a for a in annotations if a.get("/Subtype") == "/FileAttachment"]
+        assert list(page.images) == []
+
+
+def test_deny_all_fetcher_refuses_files_and_network_in_raw_html(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fetcher, not only the escaping, keeps server files and URLs out of the PDF."""
+    if not Path("/etc/hostname").is_file():
+        pytest.skip("needs a readable /etc/hostname")
+    markup = (
+        '<p>hello</p><img src="file:///etc/hostname">'
+        '<link rel="attachment" href="file:///etc/hostname">'
+        '<img src="http://127.0.0.1:9/x.png">'
+    )
+    # The danger is real: WeasyPrint's default fetcher embeds the server file.
+    attach = '<link rel="attachment" href="file:///etc/hostname"><p>hello</p>'
+    unsafe = weasyprint.HTML(string=attach, base_url=None).write_pdf(font_config=FONT_CONFIG)
+    assert PdfReader(BytesIO(unsafe)).attachments != {}
+
+    fetcher = DenyAllFetcher()
+    safe = render_html_pdf(markup, fetcher=fetcher)
+    assert sorted(set(fetcher.refused)) == ["file:///etc/hostname", "http://127.0.0.1:9/x.png"]
+    _assert_nothing_embedded(safe)
+    assert squash(pdf_text(safe, tmp_path)) == "hello"
+
+    # And the service's own render path uses it: feed it the same markup as if escaping failed.
+    monkeypatch.setattr("intake.pdf.summary_html", lambda *args, **kwargs: markup)
+    fetcher = DenyAllFetcher()
+    summary = build_summary(get_catalog(), {}, Visibility())
+    _assert_nothing_embedded(render_summary_pdf(summary, HEADER, fetcher=fetcher))
+    assert "file:///etc/hostname" in fetcher.refused
+
+
+def test_accented_cyrillic_greek_cjk_and_emoji_come_back_out(
+    render: Render, tmp_path: Path
+) -> None:
+    words = [
+        "Ménétrier Größe ziołowa",
+        "Привет, мир",
+        "Καλημέρα",
+        "漢字かな交じり",
+        "안녕하세요",
+        "😀🐝",
+    ]
+    answers = {**demo_answers(get_catalog()), "closing.anything_else": " / ".join(words)}
+    text = squash(pdf_text(render(answers), tmp_path))
+    for word in words:
+        assert word in text
+
+
+def test_no_fraction_or_total_outside_patient_text(app: Flask, tmp_path: Path) -> None:
+    catalog = get_catalog()
+    answers = {**demo_answers(catalog), "closing.visit_goals": "Pain was 7/10 and 2/3 of days bad"}
+    opened = Visibility(detail_sections=frozenset(demo_detail_sections(catalog)))
+    with app.app_context():
+        page_html = summary_html(build_summary(catalog, answers, opened), HEADER)
+    service_only = PATIENT_TEXT.sub("", page_html)
+
+    assert "7/10" in pdf_text(render_html_pdf(page_html), tmp_path)  # canary: stripping matters
+    text = pdf_text(render_html_pdf(service_only), tmp_path)
+    assert "on a 0 to 10 scale" in text
+    assert re.findall(r"\d+\s*/\s*\d+", text) == []
+    assert not re.search(r"\btotal\b|\bscore", text, re.I)
+
+
+def test_same_answers_give_identical_bytes(render: Render) -> None:
+    """A stored PDF can be re-rendered and compared (needs HarfBuzz's subsetter, see PITFALLS)."""
+    answers = demo_answers(get_catalog())
+    assert render(answers) == render(answers)
+
+
+@pytest.mark.parametrize(
+    ("page_size", "width", "height"), [("A4", 595.28, 841.89), ("Letter", 612.0, 792.0)]
+)
+def test_page_size(render: Render, page_size: str, width: float, height: float) -> None:
+    reader = PdfReader(BytesIO(render(demo_answers(get_catalog()), page_size=page_size)))
+    for page in reader.pages:
+        assert float(page.mediabox.width) == pytest.approx(width, abs=0.5)
+        assert float(page.mediabox.height) == pytest.approx(height, abs=0.5)
+
+
+def test_unknown_page_size_is_refused(app: Flask) -> None:
+    with app.app_context(), pytest.raises(ValueError, match="page_size"):
+        render_summary_pdf(build_summary(get_catalog(), {}, Visibility()), HEADER, "A5")
+
+
+@pytest.mark.parametrize(
+    ("family", "given", "expected"),
+    [
+        ("Demo-Example", "Alex", "Demo-Example_Alex_2026-11-25_intake-summary.pdf"),
+        ("Müller-Lüdenscheidt", "Zoë", "Muller-Ludenscheidt_Zoe_2026-11-25_intake-summary.pdf"),
+        ("O'Brien Straße", "Łucja", "O-Brien-Strasse_Lucja_2026-11-25_intake-summary.pdf"),
+        ('../../etc/"x"\r\n', "a;b", "etc-x_a-b_2026-11-25_intake-summary.pdf"),
+        ("山田", "太郎", "Patient_2026-11-25_intake-summary.pdf"),
+    ],
+)
+def test_pdf_filename(family: str, given: str, expected: str) -> None:
+    assert pdf_filename(family, given, date(2026, 11, 25)) == expected
+
+
+def test_start_up_warns_when_subsetting_is_slow(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("intake.pdf.ctypes.util.find_library", lambda name: None)
+    monkeypatch.setattr(
+        "intake.pdf.fonts_missing", lambda: ["Noto Sans CJK (Debian package fonts-noto-cjk)"]
+    )
+    with caplog.at_level("WARNING"):
+        warn_if_slow_subsetting(app)
+    assert "libharfbuzz-subset0" in caplog.text
+    assert "fonts-noto-cjk" in caplog.text
