@@ -31,7 +31,7 @@ def test_every_step_renders_every_question_with_a_label_or_legend(
         else:
             assert '<legend class="q">' in block
     # every visible input has a label: pointing at it, or wrapped around it
-    for match in re.finditer(r'<(input|textarea)\b([^>]*)>', page):
+    for match in re.finditer(r"<(input|textarea)\b([^>]*)>", page):
         attrs = match.group(2)
         if 'type="hidden"' in attrs:
             continue
