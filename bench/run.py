@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,8 +120,7 @@ def bench_app(tmp: Path) -> Iterator[Any]:
 def demo_summary_and_header() -> tuple[Any, Any]:
     from forms.loader import get_catalog
     from forms.logic import Visibility
-    from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
-    from intake.pdf import PdfHeader
+    from intake.demo import demo_answers, demo_detail_sections, demo_pdf_header
     from intake.review import build_summary
 
     catalog = get_catalog()
@@ -130,14 +129,7 @@ def demo_summary_and_header() -> tuple[Any, Any]:
         clinic_opt_ins=frozenset(i.id for i in catalog.items() if i.clinic_opt_in),
     )
     summary = build_summary(catalog, demo_answers(catalog), visibility)
-    header = PdfHeader(
-        patient_name=f"{DEMO_PATIENT.given_name} {DEMO_PATIENT.family_name}",
-        date_of_birth=DEMO_PATIENT.date_of_birth,
-        mrn=DEMO_PATIENT.mrn,
-        intake_id="BENC-H000-0001",
-        submitted_at=datetime(2026, 11, 25, 13, 3, tzinfo=UTC),
-        timezone="Europe/Berlin",
-    )
+    header = demo_pdf_header("BENC-H000-0001")
     return summary, header
 
 
@@ -226,30 +218,6 @@ def bench_chromium(html: str, weasy: RenderResult, runs: int, tmp: Path) -> None
 
 
 # --- 3. Patient pages: step timings and page weight ----------------------------------------------
-def _field_data(item: Any, value: Any) -> dict[str, Any]:
-    """The fields a browser posts for one stored answer (same shapes as tests/formdata.py)."""
-    from forms.schema import NON_ANSWERS
-
-    def year(name: str, v: Any) -> dict[str, Any]:
-        return {f"{name}-unknown": v} if v in NON_ANSWERS else {f"{name}-year": str(v)}
-
-    if item.type == "grid":
-        return {f"{item.id}-{row}": code for row, code in value.items()}
-    if item.type == "year":
-        return year(item.id, value)
-    if item.type == "scale":
-        return {item.id: str(value)}
-    if item.type == "list":
-        data: dict[str, Any] = {}
-        for n, row in enumerate(value):
-            for f in item.fields:
-                if f.id in row:
-                    name = f"{item.id}-{n}-{f.id}"
-                    data.update(year(name, row[f.id]) if f.type == "year" else {name: row[f.id]})
-        return data
-    return {item.id: value}
-
-
 def _sign_in(app: Any, client: Any, dob_ok: bool = True) -> tuple[str, Any]:
     from intake import db
     from intake.invitations import create_invitation
@@ -271,6 +239,7 @@ def _page_fields(html: str) -> tuple[str, list[str]]:
 
 
 def bench_steps(app: Any, iterations: int) -> None:
+    from forms.builder import posted_fields
     from forms.loader import get_catalog
     from intake.demo import demo_answers
 
@@ -280,7 +249,7 @@ def bench_steps(app: Any, iterations: int) -> None:
     catalog = get_catalog()
     answers = demo_answers(catalog)
     items = [i for i in catalog.section("sleep").items if i.id in answers]
-    posted = {k: v for i in items for k, v in _field_data(i, answers[i.id]).items()}
+    posted = {k: v for i in items for k, v in posted_fields(i, answers[i.id]).items()}
 
     gets: list[float] = []
     posts: list[float] = []

@@ -259,3 +259,26 @@ def from_form_data(item: Item, data: Any) -> Any:
         if row:  # a blank row is not an answer
             rows.append(row)
     return rows or None
+
+
+def posted_fields(item: Item, value: Any) -> dict[str, Any]:
+    """The form fields a browser posts for a stored value (tests and benchmarks replay answers)."""
+
+    def year(name: str, v: Any) -> dict[str, Any]:
+        return {f"{name}-unknown": v} if v in NON_ANSWERS else {f"{name}-year": str(v)}
+
+    if item.type == "grid":
+        return {f"{item.id}-{row}": code for row, code in value.items()}
+    if item.type == "year":
+        return year(item.id, value)
+    if item.type == "scale":
+        return {item.id: str(value)}
+    if item.type == "list":
+        data: dict[str, Any] = {}
+        for n, row in enumerate(value):
+            for f in item.fields:
+                if f.id in row:
+                    name = f"{item.id}-{n}-{f.id}"
+                    data.update(year(name, row[f.id]) if f.type == "year" else {name: row[f.id]})
+        return data
+    return {item.id: value}

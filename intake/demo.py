@@ -9,11 +9,12 @@ not as a silently missing line in a PDF.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from forms.logic import Visibility, hidden_reason
 from forms.schema import NON_ANSWERS, Catalog, Item, ListField
+from intake.pdf import PdfHeader
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,23 @@ class DemoPatient:
 
 
 DEMO_PATIENT = DemoPatient("Alex", "Demo-Example", date(1984, 3, 9), "DEMO-0001")
+#: A fixed moment for renders outside the database (tests, benchmarks): same input, same bytes.
+DEMO_SUBMITTED_AT = datetime(2026, 11, 25, 13, 3, tzinfo=UTC)
+
+
+def demo_pdf_header(
+    intake_id: str = "DEMO-0000-0001", timezone: str = "Europe/Berlin"
+) -> PdfHeader:
+    """The PDF identity block of the demo patient, for renders without a stored intake."""
+    return PdfHeader(
+        patient_name=f"{DEMO_PATIENT.given_name} {DEMO_PATIENT.family_name}",
+        date_of_birth=DEMO_PATIENT.date_of_birth,
+        mrn=DEMO_PATIENT.mrn,
+        intake_id=intake_id,
+        submitted_at=DEMO_SUBMITTED_AT,
+        timezone=timezone,
+    )
+
 
 #: Reaction blocks (``<section>.reaction.*``): what was noticed, how soon, how often, last time.
 _REACTIONS: dict[str, tuple[list[str], str, str, str]] = {

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -23,11 +23,10 @@ from pypdf import PdfReader
 
 from forms.loader import get_catalog
 from forms.logic import Visibility
-from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
+from intake.demo import demo_answers, demo_detail_sections, demo_pdf_header
 from intake.pdf import (
     FONT_CONFIG,
     DenyAllFetcher,
-    PdfHeader,
     pdf_filename,
     render_html_pdf,
     render_summary_pdf,
@@ -36,14 +35,7 @@ from intake.pdf import (
 )
 from intake.review import build_summary
 
-HEADER = PdfHeader(
-    patient_name=f"{DEMO_PATIENT.given_name} {DEMO_PATIENT.family_name}",
-    date_of_birth=DEMO_PATIENT.date_of_birth,
-    mrn=DEMO_PATIENT.mrn,
-    intake_id="INT-TEST-0001",
-    submitted_at=datetime(2026, 11, 25, 13, 3, tzinfo=UTC),
-    timezone="Europe/Berlin",
-)
+HEADER = demo_pdf_header("INT-TEST-0001")
 STANDING_LINE = (
     "This document lists the patient's own answers. The service does not interpret them. "
     "Section names are the topics asked about, not findings."

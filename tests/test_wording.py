@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from flask.testing import FlaskClient
 from forms.loader import get_catalog
 from forms.logic import Visibility
 from intake import pdf
-from intake.demo import demo_answers, demo_detail_sections
+from intake.demo import demo_answers, demo_detail_sections, demo_pdf_header
 from intake.review import build_summary
 from tests.conftest import Invited, post_step
 from tests.forbidden_phrases import violations
@@ -106,14 +105,7 @@ def _demo_html(app: Flask, patient_note: str | None = None) -> str:
     if patient_note:
         answers["closing.anything_else"] = patient_note
     summary = build_summary(catalog, answers, Visibility(frozenset(demo_detail_sections(catalog))))
-    header = pdf.PdfHeader(
-        "Alex Demo-Example",
-        date(1984, 3, 9),
-        "DEMO-0001",
-        "ABCD-EFGH-JKMN",
-        datetime(2026, 11, 25, 9, 30, tzinfo=UTC),
-        "UTC",
-    )
+    header = demo_pdf_header("ABCD-EFGH-JKMN", "UTC")
     with app.test_request_context():
         return pdf.summary_html(summary, header)
 
