@@ -1,4 +1,4 @@
-"""Operator commands under ``flask --app wsgi intake``: database, invitations, PDFs, a demo."""
+"""Operator commands under ``flask --app wsgi intake``: schema, invitations, PDFs, demo, audit."""
 
 from __future__ import annotations
 
@@ -114,6 +114,22 @@ def demo(output: Path) -> None:
     click.echo(
         f"Write it again later with: flask --app wsgi intake pdf {new.intake.public_id} -o FILE"
     )
+
+
+audit_cli = AppGroup("audit", help="Check the audit log.")
+intake_cli.add_command(audit_cli)
+
+
+@audit_cli.command("verify")
+def verify_audit() -> None:
+    """Check the audit log's hash chain; exit 1 if a row was altered or removed."""
+    result = audit.verify_chain(db.session())
+    if not result.ok:
+        click.echo(f"Audit chain BROKEN at row {result.first_bad_id}: {result.reason}", err=True)
+        raise SystemExit(1)
+    click.echo(f"Audit chain OK: {result.rows_checked} rows")
+    # Kept outside the database, this lets a later check notice rows removed from the end.
+    click.echo(f"Head hash: {result.head_hash}")
 
 
 def init_app(app: Flask) -> None:

@@ -5,7 +5,21 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    DDL,
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.db import Base
@@ -76,7 +90,11 @@ class Submission(Base):
 
 
 class AuditEvent(Base):
-    """Who did what to which intake, and when. Append-only; never holds patient data."""
+    """Who did what to which intake, and when. Append-only, hash-chained; never patient data.
+
+    Rows are written only by ``intake.audit.record``, which numbers them 1, 2, 3... and links each
+    to the one before it, so an edited or removed row breaks ``intake.audit.verify_chain``.
+    """
 
     __tablename__ = "audit_events"
 
@@ -87,3 +105,88 @@ class AuditEvent(Base):
     intake_public_id: Mapped[str | None] = mapped_column(String(20), index=True)
     address: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(30), default="ok")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+
+
+# The database itself refuses edits, so rewriting history needs a DBA dropping these triggers
+# first. Migration 0002 creates the same triggers; these cover ``metadata.create_all`` (tests).
+APPEND_ONLY_MESSAGE = "audit_events is append-only"
+_SQLITE_TRIGGERS = [
+    f"CREATE TRIGGER audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events "
+    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
+    for verb in ("UPDATE", "DELETE")
+]
+_POSTGRESQL_TRIGGERS = [
+    "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}'; END $$",
+    "CREATE TRIGGER audit_events_no_change BEFORE UPDATE OR DELETE ON audit_events "
+    "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
+    # Row triggers do not fire on TRUNCATE.
+    "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()",
+]
+
+
+def _listen(when: str, sql: str, dialect: str) -> None:
+    ddl = DDL(sql)  # type: ignore[no-untyped-call]  # SQLAlchemy leaves DDL() untyped
+    event.listen(AuditEvent.__table__, when, ddl.execute_if(dialect=dialect))
+
+
+for _sql in _SQLITE_TRIGGERS:
+    _listen("after_create", _sql, "sqlite")
+for _sql in _POSTGRESQL_TRIGGERS:
+    _listen("after_create", _sql, "postgresql")
+_listen("after_drop", "DROP FUNCTION IF EXISTS audit_events_append_only()", "postgresql")
+
+
+class User(Base):
+    """A clinician or administrator who signs in to the clinic pages (never a patient)."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('clinician', 'admin')", name="ck_users_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased (intake.accounts.normalize_email), so uniqueness ignores case.
+    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    # None until the person sets one through a one-time link (create-user --set-password-link).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Only a hash of the set-password link token is kept, as for patient links.
+    password_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    password_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserSession(Base):
+    """A signed-in browser: the cookie holds a random token, this row its hash and its clock."""
+
+    __tablename__ = "user_sessions"
+
+    # SHA-256 of the cookie's token: a database leak does not leak working sessions.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    address: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """One checked sign-in, for the rate limits in intake.throttle (rows older than a day go)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_account_key_at", "account_key", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # SHA-256 of the lower-cased email as typed: people type passwords into the email box.
+    account_key: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
