@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -13,6 +14,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory: config, database, security, blueprints and CLI."""
     from intake import cli, db, health, logs, pdf, security
+    from intake.clinician import bp as clinician_bp
     from intake.config import load_config
     from intake.patient import bp as patient_bp
 
@@ -21,11 +23,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config(Path(app.instance_path), test_config))
     app.jinja_env.trim_blocks = True  # smaller pages on slow phone connections
     app.jinja_env.lstrip_blocks = True
+    if app.config["PROXY_HOPS"]:
+        # The client's address (sign-in limits, audit) from X-Forwarded-For, as the proxy set it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"])  # type: ignore[method-assign]
 
     logs.init_app(app)
     db.init_app(app)
     security.init_app(app)
     app.register_blueprint(patient_bp)
+    app.register_blueprint(clinician_bp)
     app.register_blueprint(health.bp)
     cli.init_app(app)
     pdf.warn_if_slow_subsetting(app)

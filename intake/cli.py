@@ -9,9 +9,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from forms.loader import get_catalog
-from intake import audit, db, migrate
+from intake import accounts, audit, db, migrate
 from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
 from intake.invitations import create_invitation, find_by_public_id
+from intake.passwords import PasswordRejected, check_password
 from intake.submissions import store_pdf as render_and_store
 from intake.submissions import stored_pdf, submit_intake
 
@@ -130,6 +131,83 @@ def verify_audit() -> None:
     click.echo(f"Audit chain OK: {result.rows_checked} rows")
     # Kept outside the database, this lets a later check notice rows removed from the end.
     click.echo(f"Head hash: {result.head_hash}")
+
+
+def _password_link(token: str) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/clinic/password?t={token}"
+
+
+def _echo_password_link(token: str) -> None:
+    click.echo("Send the person this one-time link to choose a password (valid 24 hours):")
+    click.echo(_password_link(token))
+
+
+@intake_cli.command("create-user")
+@click.argument("email")
+@click.option("--role", type=click.Choice(accounts.ROLES), required=True)
+@click.option(
+    "--set-password-link",
+    is_flag=True,
+    help="Print a one-time link for the person to choose a password, instead of asking for it.",
+)
+def create_user(email: str, role: str, set_password_link: bool) -> None:
+    """Create a clinician or admin account for the clinic pages (/clinic)."""
+    settings = accounts.Settings.from_config(current_app.config)
+    try:
+        email = accounts.check_new_account(db.session(), email, role)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        db.session().rollback()  # asking for the password must not hold SQLite's write lock
+
+    def acceptable(password: str) -> str:
+        try:
+            check_password(password, email)
+        except PasswordRejected as rejected:
+            raise click.BadParameter(str(rejected)) from None
+        return password
+
+    password = None
+    if not set_password_link:
+        password = click.prompt(
+            "Password", hide_input=True, confirmation_prompt=True, value_proc=acceptable
+        )
+    try:
+        with db.transaction() as tx:
+            user = accounts.create_user(tx, email, role, password, settings)
+            token = accounts.issue_password_link(tx, user) if set_password_link else None
+            audit.record(tx, CLI_ACTOR, "user.create")
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created the {role} account {user.email}.")
+    if token is not None:
+        _echo_password_link(token)
+
+
+@intake_cli.command("password-link")
+@click.argument("email")
+def password_link(email: str) -> None:
+    """Print a new one-time set-password link for an account (a forgotten password)."""
+    with db.transaction() as tx:
+        user = accounts.find_user(tx, email)
+        if user is None or user.disabled_at is not None:
+            raise click.ClickException(f"No enabled account for {email}.")
+        token = accounts.issue_password_link(tx, user)
+        audit.record(tx, CLI_ACTOR, "user.password_link")
+    _echo_password_link(token)
+
+
+@intake_cli.command("disable-user")
+@click.argument("email")
+def disable_user(email: str) -> None:
+    """Stop an account signing in and end its sessions now."""
+    with db.transaction() as tx:
+        user = accounts.find_user(tx, email)
+        if user is None:
+            raise click.ClickException(f"No account for {email}.")
+        accounts.disable_user(tx, user)
+        audit.record(tx, CLI_ACTOR, "user.disable")
+    click.echo(f"Disabled {user.email}; its sessions are ended.")
 
 
 def init_app(app: Flask) -> None:

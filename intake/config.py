@@ -57,6 +57,21 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "PDF_PAGE_SIZE": os.environ.get("PDF_PAGE_SIZE", "A4"),
         # Questions a clinic must switch on deliberately (trauma.safe_now needs a same-day response).
         "CLINIC_OPT_INS": frozenset(filter(None, os.environ.get("CLINIC_OPT_INS", "").split(","))),
+        # Clinician accounts (intake.accounts): sessions end after this long without a request,
+        # and in any case this long after sign-in.
+        "CLINICIAN_IDLE_MINUTES": int(os.environ.get("CLINICIAN_IDLE_MINUTES", 15)),
+        "CLINICIAN_SESSION_HOURS": int(os.environ.get("CLINICIAN_SESSION_HOURS", 12)),
+        # Sign-in limits (intake.throttle): failures in a streak before a lock, per account and
+        # per client address (a clinic behind one NAT address shares the second).
+        "LOGIN_ACCOUNT_FAILURES": int(os.environ.get("LOGIN_ACCOUNT_FAILURES", 5)),
+        "LOGIN_ADDRESS_FAILURES": int(os.environ.get("LOGIN_ADDRESS_FAILURES", 20)),
+        "LOGIN_WINDOW_MINUTES": int(os.environ.get("LOGIN_WINDOW_MINUTES", 15)),
+        "LOGIN_MAX_LOCK_MINUTES": int(os.environ.get("LOGIN_MAX_LOCK_MINUTES", 60)),
+        # An argon2.profiles name; tests use CHEAPEST. Stored hashes are upgraded at sign-in.
+        "ARGON2_PROFILE": os.environ.get("ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),
+        # Reverse proxies in front of the service that set X-Forwarded-For: without this, every
+        # client has the proxy's address and the per-address sign-in limit locks out everyone.
+        "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", 0)),
     }
     config.update(overrides or {})
     if config["INTAKE_ENV"] == "production" and not config["SECRET_KEY"]:

@@ -1,4 +1,5 @@
-"""Tables: an intake (invitation plus draft answers), its frozen submission, and the audit log."""
+"""Tables: an intake (invitation plus draft answers), its frozen submission, the audit log, and
+clinician accounts with their sessions and sign-in attempts."""
 
 from __future__ import annotations
 

@@ -1,0 +1,221 @@
+"""Clinician accounts: creating them, signing in (rate-limited), and server-side sessions.
+
+Plain functions over a database session; the clinician blueprint turns requests into calls.
+A session's cookie holds only a random 256-bit token; the database keeps its SHA-256, so a
+database leak does not leak working sessions, and deleting the cookie's row (or revoking it) ends
+the session everywhere at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from intake import passwords, throttle
+from intake.models import User, UserSession, utcnow
+from intake.throttle import as_utc
+
+ROLES = ("clinician", "admin")
+#: 32 random bytes: 256 bits, like the patient links.
+TOKEN_BYTES = 32
+PASSWORD_LINK_LIFETIME = timedelta(hours=24)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AccountError(ValueError):
+    """The account cannot be created or changed as asked; ``str()`` says why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The account rules a deployment chose (intake.config), in one value for the functions here."""
+
+    idle: timedelta
+    absolute: timedelta
+    limits: throttle.Limits
+    argon2_profile: str
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        return cls(
+            idle=timedelta(minutes=int(config["CLINICIAN_IDLE_MINUTES"])),
+            absolute=timedelta(hours=int(config["CLINICIAN_SESSION_HOURS"])),
+            limits=throttle.Limits.from_config(config),
+            argon2_profile=str(config["ARGON2_PROFILE"]),
+        )
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(db: Session, email: str) -> User | None:
+    return db.scalars(select(User).where(User.email == normalize_email(email))).first()
+
+
+def check_new_account(db: Session, email: str, role: str) -> str:
+    """The normalised email, or ``AccountError`` when no account can be made for it."""
+    email = normalize_email(email)
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise AccountError(f"{email!r} is not an email address.")
+    if role not in ROLES:
+        raise AccountError(f"The role must be one of: {', '.join(ROLES)}.")
+    if find_user(db, email) is not None:
+        raise AccountError(f"An account for {email} already exists.")
+    return email
+
+
+def create_user(
+    db: Session, email: str, role: str, password: str | None, settings: Settings
+) -> User:
+    """Add an account. Without a password, the person sets one through ``issue_password_link``.
+
+    Raises ``AccountError`` for a bad email, role or duplicate, ``PasswordRejected`` for a weak
+    password.
+    """
+    email = check_new_account(db, email, role)
+    user = User(email=email, role=role)
+    if password is not None:
+        passwords.check_password(password, email)
+        user.password_hash = passwords.hash_password(password, settings.argon2_profile)
+    db.add(user)
+    db.flush()
+    return user
+
+
+def issue_password_link(db: Session, user: User) -> str:
+    """Return the only copy of a one-time token that lets the person set a password (24 hours)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    user.password_token_hash = hash_token(token)
+    user.password_token_expires_at = utcnow() + PASSWORD_LINK_LIFETIME
+    db.flush()
+    return token
+
+
+def user_for_password_token(db: Session, token: str) -> User | None:
+    """The enabled account a set-password token belongs to, while the token is still valid."""
+    if not token:
+        return None
+    user = db.scalars(select(User).where(User.password_token_hash == hash_token(token))).first()
+    if user is None or user.disabled_at is not None or user.password_token_expires_at is None:
+        return None
+    return user if as_utc(user.password_token_expires_at) > utcnow() else None
+
+
+def set_password(db: Session, user: User, password: str, settings: Settings) -> None:
+    """Set a new password, spend the link token, and end every session of the account."""
+    passwords.check_password(password, user.email)
+    user.password_hash = passwords.hash_password(password, settings.argon2_profile)
+    user.password_token_hash = None
+    user.password_token_expires_at = None
+    revoke_sessions(db, user)
+
+
+def disable_user(db: Session, user: User) -> None:
+    """Stop the account signing in, and end its sessions now."""
+    user.disabled_at = user.disabled_at or utcnow()
+    revoke_sessions(db, user)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What ``authenticate`` decided: ``locked`` means the password was not even checked.
+    ``user`` is set only for ``ok``; ``wait`` is how long until the next try can be checked."""
+
+    outcome: Literal["ok", "failed", "locked"]
+    user: User | None = None
+    wait: timedelta = timedelta(0)
+
+
+def authenticate(
+    db: Session, email: str, password: str, address: str | None, settings: Settings
+) -> SignIn:
+    """Check a sign-in under the rate limits. Every kind of miss looks the same to the caller:
+    unknown email, disabled account, no password set yet, wrong password."""
+    key = throttle.account_key(email)
+    throttle.serialize(db, key, address)
+    now = utcnow()
+    wait = throttle.wait_needed(db, key, address, settings.limits, now)
+    if wait:
+        return SignIn("locked", wait=wait)
+    user = find_user(db, email)
+    stored = user.password_hash if user is not None and user.disabled_at is None else None
+    profile = settings.argon2_profile
+    matches = passwords.verify_password(stored or passwords.dummy_hash(profile), password, profile)
+    throttle.record_attempt(db, key, address, matches and stored is not None, now)
+    if user is None or stored is None or not matches:
+        wait = throttle.wait_needed(db, key, address, settings.limits, now)
+        return SignIn("failed", wait=wait)  # wait > 0 when this miss started a lock
+    if passwords.needs_rehash(stored, profile):
+        user.password_hash = passwords.hash_password(password, profile)
+    return SignIn("ok", user=user)
+
+
+def start_session(db: Session, user: User, address: str | None) -> str:
+    """Open a new session and return the only copy of its token (for the cookie)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    now = utcnow()
+    db.add(
+        UserSession(
+            id=hash_token(token), user=user, created_at=now, last_seen_at=now, address=address
+        )
+    )
+    db.flush()
+    return token
+
+
+def session_status(
+    row: UserSession | None, settings: Settings, now: datetime
+) -> Literal["ok", "none", "revoked", "idle", "expired", "disabled"]:
+    if row is None:
+        return "none"
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.user.disabled_at is not None:
+        return "disabled"
+    if now - as_utc(row.created_at) > settings.absolute:
+        return "expired"
+    if now - as_utc(row.last_seen_at) > settings.idle:
+        return "idle"
+    return "ok"
+
+
+def current_session(db: Session, token: str | None, settings: Settings) -> UserSession | None:
+    """The live session a cookie token names, its idle clock restarted; None once it has ended
+    (revoked, idle or past its absolute lifetime, or the account disabled)."""
+    if not token:
+        return None
+    row = db.get(UserSession, hash_token(token))
+    now = utcnow()
+    if session_status(row, settings, now) != "ok" or row is None:
+        return None
+    row.last_seen_at = now
+    return row
+
+
+def end_session(db: Session, token: str | None) -> UserSession | None:
+    """Revoke the session a cookie token names (sign-out); returns it when there was one."""
+    row = db.get(UserSession, hash_token(token)) if token else None
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+def revoke_sessions(db: Session, user: User) -> None:
+    db.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )

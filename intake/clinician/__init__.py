@@ -1,0 +1,9 @@
+"""The clinic's side: accounts sign in here. Every page needs a live session, unless allow-listed."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("clinician", __name__, url_prefix="/clinic")
+
+from intake.clinician import access, views  # noqa: E402,F401  (registers the guard and routes)

@@ -1,0 +1,92 @@
+"""Who is signed in: a server-side session named by a random token in the ``intake_clinic`` cookie.
+
+The guard is a ``before_request`` on the whole blueprint, not a decorator on each view: a new
+clinician page is protected without anyone remembering to protect it. Only the endpoints in
+``PUBLIC_ENDPOINTS`` are open. The cookie is separate from Flask's signed session cookie (which
+patients use, and which logout could not revoke), and its path keeps it off patient pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, g, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from intake import db
+from intake.accounts import Settings, current_session
+from intake.clinician import bp
+
+COOKIE = "intake_clinic"
+COOKIE_PATH = "/clinic"
+#: The only clinician endpoints a browser without a live session may reach.
+PUBLIC_ENDPOINTS = frozenset({"clinician.login", "clinician.set_password"})
+
+
+@dataclass(frozen=True)
+class Clinician:
+    """The signed-in account, as plain data for views and templates."""
+
+    user_id: int
+    email: str
+    role: str
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this account."""
+        return f"user:{self.user_id}"
+
+
+def settings() -> Settings:
+    return Settings.from_config(current_app.config)
+
+
+def signed_in() -> Clinician:
+    """The account the guard let through (every non-public clinician view has one)."""
+    clinician: Clinician = g.clinician
+    return clinician
+
+
+def set_cookie(response: Response, token: str) -> None:
+    # No expiry: the browser forgets it on close, and the server ends it sooner or later anyway.
+    response.set_cookie(
+        COOKIE,
+        token,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+
+
+def forget_cookie(response: Response) -> None:
+    response.delete_cookie(
+        COOKIE,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+
+
+def cookie_token() -> str | None:
+    return request.cookies.get(COOKIE)
+
+
+@bp.before_request
+def require_sign_in() -> ResponseReturnValue | None:
+    """Let a request through only with a live session; send everyone else to the sign-in page."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    token = cookie_token()
+    with db.transaction() as tx:
+        row = current_session(tx, token, settings())
+        if row is not None:
+            g.clinician = Clinician(row.user.id, row.user.email, row.user.role)
+    if row is not None:
+        return None
+    target = url_for("clinician.login", ended=1) if token else url_for("clinician.login")
+    response = redirect(target, 303)
+    forget_cookie(response)
+    return response

@@ -1,0 +1,130 @@
+"""Clinician routes: sign in, sign out, set a password from a one-time link, and the home page."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from flask import redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_wtf.csrf import CSRFError
+
+from intake import accounts, audit, db
+from intake.clinician import bp
+from intake.clinician.access import (
+    cookie_token,
+    forget_cookie,
+    set_cookie,
+    settings,
+    signed_in,
+)
+from intake.clinician.forms import LoginForm, SetPasswordForm
+from intake.passwords import PasswordRejected
+
+
+def _minutes(wait: timedelta) -> int:
+    return max(1, math.ceil(wait.total_seconds() / 60))
+
+
+def _login_page(form: LoginForm, error: str | None, status: int) -> ResponseReturnValue:
+    # Only names the template knows are shown: the query string cannot inject text.
+    notice = "ended" if request.args.get("ended") else request.args.get("done")
+    return render_template("clinician/login.html", form=form, error=error, notice=notice), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """Sign in. A new session and token every time, so a token planted earlier is worthless."""
+    form = LoginForm()
+    if not form.validate_on_submit():
+        if request.method == "GET" and _has_live_session():
+            return redirect(url_for("clinician.home"))
+        return _login_page(form, None, 422 if form.errors else 200)
+    address = request.remote_addr
+    email = form.email.data or ""
+    with db.transaction() as tx:
+        result = accounts.authenticate(tx, email, form.password.data or "", address, settings())
+        token = None
+        if result.user is not None:
+            accounts.end_session(tx, cookie_token())  # an earlier session in this browser
+            token = accounts.start_session(tx, result.user, address)
+        known = result.user or accounts.find_user(tx, email)
+        actor = f"user:{known.id}" if known is not None else "anonymous"
+        audit.record(tx, actor, "auth.login", address=address, outcome=result.outcome)
+    if token is not None:
+        session.pop("csrf_token", None)  # a fresh CSRF token for the signed-in pages too
+        response = redirect(url_for("clinician.home"), 303)
+        set_cookie(response, token)
+        return response
+    if result.wait:
+        error = ngettext(
+            "Email or password is wrong, or there were too many tries: wait %(num)s minute, "
+            "then try again.",
+            "Email or password is wrong, or there were too many tries: wait %(num)s minutes, "
+            "then try again.",
+            _minutes(result.wait),
+        )
+        return _login_page(form, error, 429)
+    return _login_page(form, _("Email or password is wrong."), 401)
+
+
+def _has_live_session() -> bool:
+    with db.transaction() as tx:
+        return accounts.current_session(tx, cookie_token(), settings()) is not None
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """Revoke the session on the server: the cookie stops working everywhere at once."""
+    with db.transaction() as tx:
+        accounts.end_session(tx, cookie_token())
+        audit.record(tx, signed_in().actor, "auth.logout", address=request.remote_addr)
+    response = redirect(url_for("clinician.login", done="signed_out"), 303)
+    forget_cookie(response)
+    return response
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    """Placeholder for the worklist."""
+    return render_template(
+        "clinician/home.html", clinician=signed_in(), idle=_minutes(settings().idle)
+    )
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def set_password() -> ResponseReturnValue:
+    """Choose a password from a one-time link. The token travels in the form after the first
+    request; the access log records paths only, never the query string."""
+    form = SetPasswordForm()
+    if request.method == "GET":
+        form.token.data = request.args.get("t", "")
+    done = False
+    with db.transaction() as tx:
+        user = accounts.user_for_password_token(tx, form.token.data or "")
+        if user is not None and form.validate_on_submit():
+            try:
+                accounts.set_password(tx, user, form.password.data or "", settings())
+            except PasswordRejected as rejected:
+                form.password.errors.append(str(rejected))
+            else:
+                audit.record(
+                    tx, f"user:{user.id}", "user.set_password", address=request.remote_addr
+                )
+                done = True
+    if user is None:
+        return render_template("clinician/set_password.html", form=None), 410
+    if done:
+        return redirect(url_for("clinician.login", done="password_set"), 303)
+    status = 422 if form.errors else 200
+    return render_template("clinician/set_password.html", form=form, email=user.email), status
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(_error: CSRFError) -> ResponseReturnValue:
+    """A sign-in page left open too long: show it again with what was typed (not the password)."""
+    if request.endpoint == "clinician.login":
+        return _login_page(LoginForm(), _("This page had expired. Please try again."), 400)
+    return redirect(url_for("clinician.home"), 303)
