@@ -2,11 +2,12 @@
 
     .venv/bin/python bench/run.py                 # full run: 1,000 PDF renders, a few minutes
     .venv/bin/python bench/run.py --renders 200   # shorter
-    .venv/bin/python bench/run.py --quick         # smoke: 20 renders, no Chromium
+    .venv/bin/python bench/run.py --quick         # smoke: 20 renders, 5,000 intakes, no Chromium
 
 Figures: the warm render time, page count and size of the demo intake's PDF summary; the memory of
 the rendering process after N renders; the server time of a step page GET and POST (Flask test
-client, so no network); the weight of every patient page (HTML + its CSS and JS); and, when Debian's
+client, so no network); the weight of every patient page (HTML + its CSS and JS); the clinician
+worklist's server time with 100,000 intakes (``--worklist-rows``); and, when Debian's
 Chromium is installed, the same summary HTML printed to PDF by headless Chromium for comparison
 (Chromium starts a new process per PDF, as a command-line or per-request converter would).
 
@@ -363,6 +364,118 @@ def bench_page_weight(app: Any) -> None:
     print(f"    ({heaviest[0]}; grows with what the patient typed; {len(pages)} pages measured)")
 
 
+# --- 4. Clinician worklist at scale -------------------------------------------------------------
+_SYLLABLES = ("ba", "ber", "cas", "da", "del", "fer", "gar", "han", "ko", "lin", "ma", "mul",
+              "nor", "pe", "ros", "san", "schm", "ta", "van", "wei", "yo", "zie")  # fmt: skip
+_GIVEN = ("Ada", "Ben", "Chloé", "Dmitri", "Eva", "Farah", "Gus", "Hana", "Ines", "Jonas",
+          "Kim", "Lea", "Mateo", "Nora", "Omar", "Pia", "Quinn", "Rosa", "Sven", "Tariq")  # fmt: skip
+
+
+def _worklist_rows(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """Fictional intakes spread over a year around today, in every stage, as plain row dicts."""
+    import random
+    from datetime import UTC, timedelta
+
+    from forms.loader import get_catalog
+    from intake.names import search_key
+
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    sections = [s.id for s in get_catalog().sections]
+    stages = ("invited", "in_progress", "submitted", "reviewed", "revoked", "locked")
+    weights = (25, 20, 20, 30, 3, 2)
+    for n in range(count):
+        family = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+        given = rng.choice(_GIVEN)
+        stage = rng.choices(stages, weights)[0]
+        appointment = now + timedelta(days=rng.uniform(-180, 180))
+        raw = f"{n:012d}"
+        yield {
+            "public_id": f"{raw[:4]}-{raw[4:8]}-{raw[8:]}",
+            "given_name": given,
+            "family_name": family,
+            "given_key": search_key(given),
+            "family_key": search_key(family),
+            "date_of_birth": datetime(1940, 1, 1).date() + timedelta(days=rng.randint(0, 25000)),
+            "mrn": f"MRN{n:07d}",
+            "token_hash": hashlib.sha256(raw.encode()).hexdigest(),
+            "token_expires_at": appointment - timedelta(days=rng.choice((-20, 1, 1, 1))),
+            "dob_failures": 0,
+            "created_at": appointment - timedelta(days=14),
+            "catalog_version": "bench",
+            "answers": {},
+            "detail_sections": [],
+            "answers_version": 0,
+            "sections_saved": sections[: rng.randint(0, len(sections))]
+            if stage == "in_progress"
+            else [],
+            "appointment_at": appointment,
+            "stage": stage,
+        }
+
+
+def bench_worklist(tmp: Path, rows: int, rounds: int) -> None:
+    from sqlalchemy import func, insert, select
+
+    from intake import accounts, db
+    from intake.models import Intake
+
+    heading(
+        f"Clinician worklist at {rows:,} intakes (SQLite, test client signed in, {rounds} GETs each)"
+    )
+    (tmp / "worklist").mkdir()
+    with bench_app(tmp / "worklist") as app:
+        with app.app_context():
+            engine = db.engine()
+            batch: list[dict[str, Any]] = []
+            start = time.perf_counter()
+            with engine.begin() as conn:  # Core executemany: no ORM objects, no per-row flush
+                for row in _worklist_rows(rows):
+                    batch.append(row)
+                    if len(batch) == 5000:
+                        conn.execute(insert(Intake.__table__), batch)
+                        batch = []
+                if batch:
+                    conn.execute(insert(Intake.__table__), batch)
+            emit(f"bulk insert of {rows:,} intakes", f"{time.perf_counter() - start:.1f} s")
+            with db.transaction() as tx:
+                settings = accounts.Settings.from_config(app.config)
+                accounts.create_user(
+                    tx, "bench@example.org", "clinician", "plum tractor violin 42", settings
+                )
+                total = tx.scalar(select(func.count()).select_from(Intake))
+                probe = tx.scalars(select(Intake.family_name).limit(1).offset(rows // 2)).one()
+            assert total == rows, total
+        client = app.test_client()
+        response = client.post(
+            "/clinic/login",
+            data={"email": "bench@example.org", "password": "plum tractor violin 42"},
+        )
+        assert response.status_code == 303, response.status_code
+        pages = {
+            "first page (from today)": "/clinic/",
+            "filtered (to review, all dates)": "/clinic/?state=submitted&from=",
+            f"search (name '{probe[:4]}')": f"/clinic/?q={probe[:4]}&from=",
+            "search (MRN)": f"/clinic/?q=MRN{rows // 3:07d}&from=",
+            "next 7 days, in progress": "/clinic/?state=in_progress",
+            "search (one letter 'm')": "/clinic/?q=m&from=",
+            "deep page (all dates, page 1000)": "/clinic/?from=&page=1000",
+        }
+        for n, (name, url) in enumerate(pages.items()):
+            times: list[float] = []
+            for i in range(rounds + 2):  # the first two warm up and are not counted
+                seconds, response = timed(lambda u=url: client.get(u))
+                assert response.status_code == 200, (url, response.status_code)
+                if i >= 2:
+                    times.append(seconds)
+            median, p95 = statistics.median(times), percentile(times, 95)
+            figure = f"{ms(median)} (p95 {ms(p95)})"
+            if n < 3:  # the three the target is about
+                emit(f"worklist {name}"[:34], figure, "p95 < 100 ms", p95 < 0.100)
+            else:
+                emit(f"worklist {name}"[:34], figure)
+
+
 # --- main ----------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -374,12 +487,19 @@ def main(argv: list[str] | None = None) -> int:
         help="PDF renders to time and to measure memory after (default 1000)",
     )  # fmt: skip
     parser.add_argument("--no-chromium", action="store_true", help="skip the Chromium comparison")
+    parser.add_argument(
+        "--worklist-rows", type=int, default=None,
+        help="intakes in the worklist benchmark's database (default 100000; 5000 with --quick)",
+    )  # fmt: skip
     parser.add_argument("--strict", action="store_true", help="exit 1 when any target FAILs")
     args = parser.parse_args(argv)
     renders = args.renders if args.renders is not None else (20 if args.quick else 1000)
     if renders < 1:
         parser.error("--renders must be at least 1")
     step_rounds = 10 if args.quick else 100
+    worklist_rows = args.worklist_rows or (5000 if args.quick else 100_000)
+    if worklist_rows < 1:
+        parser.error("--worklist-rows must be at least 1")
 
     print(f"intake bench: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
           f"{', quick' if args.quick else ''}")  # fmt: skip
@@ -390,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
             bench_steps(app, step_rounds)
             bench_page_weight(app)
             weasy = bench_pdf(app, renders)
+        bench_worklist(tmp, worklist_rows, 10 if args.quick else 30)
         if args.quick or args.no_chromium:
             heading("Chromium comparison skipped (--quick or --no-chromium)")
         elif not CHROMIUM.exists():

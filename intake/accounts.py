@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from intake import passwords, throttle
@@ -123,20 +123,103 @@ def set_password(db: Session, user: User, password: str, settings: Settings) -> 
     revoke_sessions(db, user)
 
 
+def password_link_url(base_url: str, token: str) -> str:
+    """The address a one-time set-password token is sent as (command line and admin pages)."""
+    return f"{base_url.rstrip('/')}/clinic/password?t={token}"
+
+
 def disable_user(db: Session, user: User) -> None:
     """Stop the account signing in, and end its sessions now."""
     user.disabled_at = user.disabled_at or utcnow()
     revoke_sessions(db, user)
 
 
+def enable_user(user: User) -> None:
+    """Let a disabled account sign in again (its old sessions stay ended)."""
+    user.disabled_at = None
+
+
+def lock_active_admins(db: Session) -> list[int]:
+    """The ids of the enabled admin accounts, their rows locked until commit (PostgreSQL).
+
+    Take this before reading or changing the account being changed: two admins demoting each
+    other at once then wait for one another, and the second sees the first one's change, so the
+    clinic never ends up without an admin. (SQLite's BEGIN IMMEDIATE already serialises writers.)
+    """
+    query = (
+        select(User.id)
+        .where(User.role == "admin", User.disabled_at.is_(None))
+        .order_by(User.id)
+        .with_for_update()
+    )
+    return list(db.scalars(query))
+
+
+def admin_change_refused(
+    actor_id: int, user: User, active_admins: list[int], removes_admin: bool
+) -> Literal["self", "last_admin"] | None:
+    """Why an admin may not demote or disable ``user`` (None: they may).
+
+    Nobody removes their own admin rights (a slip would lock them out), and the last enabled
+    admin stays, or nobody could manage accounts from the web any more.
+    """
+    if not removes_admin or user.role != "admin" or user.disabled_at is not None:
+        return None
+    if user.id == actor_id:
+        return "self"
+    if all(i == user.id for i in active_admins):
+        return "last_admin"
+    return None
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account as the admin list shows it: never a hash, a secret or a token."""
+
+    id: int
+    email: str
+    role: str
+    two_factor: bool
+    disabled_at: datetime | None
+    created_at: datetime
+    last_sign_in: datetime | None
+
+
+def list_accounts(db: Session) -> list[Account]:
+    """Every account by email, with when a session last started for it (a sign-in)."""
+    last = (
+        select(UserSession.user_id, func.max(UserSession.created_at).label("at"))
+        .group_by(UserSession.user_id)
+        .subquery()
+    )
+    rows = db.execute(
+        select(User, last.c.at).outerjoin(last, last.c.user_id == User.id).order_by(User.email)
+    )
+    return [
+        Account(
+            user.id,
+            user.email,
+            user.role,
+            user.totp_enabled_at is not None,
+            user.disabled_at,
+            user.created_at,
+            at,
+        )
+        for user, at in rows
+    ]
+
+
 @dataclass(frozen=True)
 class SignIn:
     """What ``authenticate`` decided: ``locked`` means the password was not even checked.
-    ``user`` is set only for ``ok``; ``wait`` is how long until the next try can be checked."""
+    ``user`` is set only for ``ok``; ``wait`` is how long until the next try can be checked.
+    ``needs_code``: the password was right, but the account also needs a code (intake.totp)
+    before a session may start."""
 
     outcome: Literal["ok", "failed", "locked"]
     user: User | None = None
     wait: timedelta = timedelta(0)
+    needs_code: bool = False
 
 
 def authenticate(
@@ -154,13 +237,18 @@ def authenticate(
     stored = user.password_hash if user is not None and user.disabled_at is None else None
     profile = settings.argon2_profile
     matches = passwords.verify_password(stored or passwords.dummy_hash(profile), password, profile)
-    throttle.record_attempt(db, key, address, matches and stored is not None, now)
     if user is None or stored is None or not matches:
+        throttle.record_attempt(db, key, address, False, now)
         wait = throttle.wait_needed(db, key, address, settings.limits, now)
         return SignIn("failed", wait=wait)  # wait > 0 when this miss started a lock
     if passwords.needs_rehash(stored, profile):
         user.password_hash = passwords.hash_password(password, profile)
-    return SignIn("ok", user=user)
+    # With two-factor sign-in only the code's success counts (and ends the streak): otherwise
+    # knowing the password would reset the count between guesses at the code.
+    needs_code = user.totp_enabled_at is not None
+    if not needs_code:
+        throttle.record_attempt(db, key, address, True, now)
+    return SignIn("ok", user=user, needs_code=needs_code)
 
 
 def start_session(db: Session, user: User, address: str | None) -> str:
@@ -190,6 +278,14 @@ def session_status(
     if now - as_utc(row.last_seen_at) > settings.idle:
         return "idle"
     return "ok"
+
+
+def seconds_left(row: UserSession, settings: Settings, now: datetime) -> int:
+    """How long the session lasts without another request: the idle limit, or less near the end
+    of its absolute lifetime (the page warns before this runs out)."""
+    idle_end = as_utc(row.last_seen_at) + settings.idle
+    absolute_end = as_utc(row.created_at) + settings.absolute
+    return max(0, int((min(idle_end, absolute_end) - now).total_seconds()))
 
 
 def current_session(db: Session, token: str | None, settings: Settings) -> UserSession | None:

@@ -9,9 +9,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from forms.loader import get_catalog
-from intake import accounts, audit, db, migrate
+from intake import accounts, audit, db, migrate, totp
 from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
-from intake.invitations import create_invitation, find_by_public_id
+from intake.invitations import create_invitation, find_by_public_id, patient_link
 from intake.passwords import PasswordRejected, check_password
 from intake.submissions import store_pdf as render_and_store
 from intake.submissions import stored_pdf, submit_intake
@@ -23,7 +23,7 @@ intake_cli = AppGroup("intake", help="Operate the intake service.")
 
 
 def _link(token: str) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/start?t={token}"
+    return patient_link(current_app.config["PUBLIC_BASE_URL"], token)
 
 
 @intake_cli.command("init-db")
@@ -134,7 +134,7 @@ def verify_audit() -> None:
 
 
 def _password_link(token: str) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/clinic/password?t={token}"
+    return accounts.password_link_url(current_app.config["PUBLIC_BASE_URL"], token)
 
 
 def _echo_password_link(token: str) -> None:
@@ -208,6 +208,19 @@ def disable_user(email: str) -> None:
         accounts.disable_user(tx, user)
         audit.record(tx, CLI_ACTOR, "user.disable")
     click.echo(f"Disabled {user.email}; its sessions are ended.")
+
+
+@intake_cli.command("reset-totp")
+@click.argument("email")
+def reset_totp(email: str) -> None:
+    """Turn two-factor sign-in off for an account whose phone is lost; it can set it up again."""
+    with db.transaction() as tx:
+        user = accounts.find_user(tx, email)
+        if user is None:
+            raise click.ClickException(f"No account for {email}.")
+        totp.turn_off(user)
+        audit.record(tx, CLI_ACTOR, "user.totp_reset")
+    click.echo(f"Two-factor sign-in is off for {user.email}: it signs in with its password alone.")
 
 
 def init_app(app: Flask) -> None:

@@ -24,6 +24,18 @@ def _secret_key_file(instance_path: Path) -> str | None:
     return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
 
 
+def _flag(name: str, default: bool) -> bool:
+    """An on/off setting: refuse anything unclear rather than guess which way it was meant."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    if not value:
+        return default
+    raise ConfigError(f"{name} must be true or false, not {value!r}.")
+
+
 def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config from the environment; ``overrides`` win (tests use them)."""
     env = os.environ.get("INTAKE_ENV", "production")
@@ -69,6 +81,12 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "LOGIN_MAX_LOCK_MINUTES": int(os.environ.get("LOGIN_MAX_LOCK_MINUTES", 60)),
         # An argon2.profiles name; tests use CHEAPEST. Stored hashes are upgraded at sign-in.
         "ARGON2_PROFILE": os.environ.get("ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),
+        # Two-factor sign-in (intake.totp): when true, an account without it must enrol right
+        # after its password is accepted, before any other clinic page.
+        "REQUIRE_TOTP": _flag("REQUIRE_TOTP", default=False),
+        # Encrypts the stored TOTP secrets; derived from SECRET_KEY when unset. Set it to rotate
+        # SECRET_KEY without making every enrolled account enrol again.
+        "TOTP_ENCRYPTION_KEY": os.environ.get("TOTP_ENCRYPTION_KEY") or None,
         # Reverse proxies in front of the service that set X-Forwarded-For: without this, every
         # client has the proxy's address and the per-address sign-in limit locks out everyone.
         "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", 0)),

@@ -1,4 +1,5 @@
-"""Invitation links: random tokens (only their hash is stored), expiry, and the date-of-birth check."""
+"""Invitation links: random tokens (only their hash is stored), expiry, revoking and issuing a new
+link, and the date-of-birth check."""
 
 from __future__ import annotations
 
@@ -25,6 +26,20 @@ class NewInvitation:
     token: str
 
 
+@dataclass(frozen=True)
+class Patient:
+    """Who is invited, as the clinic's records have it."""
+
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    mrn: str | None = None
+
+
+class InvitationClosedError(RuntimeError):
+    """The patient already sent their answers: the link can no longer be revoked or replaced."""
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -48,30 +63,78 @@ def split_name(name: str) -> tuple[str, str]:
 def create_invitation(
     db: Session, name: str, date_of_birth: date, mrn: str | None = None, expires_days: int = 14
 ) -> NewInvitation:
-    """Create an intake and return it with the only copy of its link token."""
+    """Create an intake from one name string (the command line) and return it with its token."""
     given, family = split_name(name)
-    if not family:
+    return invite_patient(db, Patient(given, family, date_of_birth, mrn), expires_days)
+
+
+def invite_patient(
+    db: Session,
+    patient: Patient,
+    expires_days: int,
+    *,
+    appointment_at: datetime | None = None,
+    created_by_id: int | None = None,
+) -> NewInvitation:
+    """Create an intake and return it with the only copy of its link token."""
+    if not patient.family_name.strip():
         raise ValueError("A patient name is needed.")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     intake = Intake(
         public_id=new_public_id(),
-        given_name=given,
-        family_name=family,
-        date_of_birth=date_of_birth,
-        mrn=mrn or None,
+        given_name=patient.given_name.strip(),
+        family_name=patient.family_name.strip(),
+        date_of_birth=patient.date_of_birth,
+        mrn=(patient.mrn or "").strip() or None,
         token_hash=hash_token(token),
         token_expires_at=utcnow() + timedelta(days=expires_days),
         catalog_version=get_catalog().version,
         answers={},
         detail_sections=[],
         sections_saved=[],
+        appointment_at=appointment_at,
+        created_by_id=created_by_id,
     )
     db.add(intake)
     db.flush()
     return NewInvitation(intake, token)
 
 
-LinkStatus = Literal["ok", "unknown", "expired", "locked"]
+def revoke_invitation(intake: Intake) -> None:
+    """Stop the link working now (the first revocation time is kept)."""
+    if intake.submission is not None:
+        raise InvitationClosedError(intake.public_id)
+    if intake.revoked_at is None:
+        intake.revoked_at = utcnow()
+
+
+def reissue_invitation(intake: Intake, expires_days: int) -> str:
+    """A new link for the same intake: the old token stops working, the draft answers stay.
+
+    Also what undoes a revocation or a date-of-birth lock: the clinic spoke to the patient.
+    """
+    if intake.submission is not None:
+        raise InvitationClosedError(intake.public_id)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    intake.token_hash = hash_token(token)
+    intake.token_expires_at = utcnow() + timedelta(days=expires_days)
+    intake.revoked_at = None
+    intake.locked_at = None
+    intake.dob_failures = 0
+    return token
+
+
+def patient_link(base_url: str, token: str) -> str:
+    """The private link the patient opens (the web page and the command line print the same)."""
+    return f"{base_url.rstrip('/')}/start?t={token}"
+
+
+def link_fingerprint(intake: Intake) -> str:
+    """Names the intake's current link in the patient's session: a new link ends old sessions."""
+    return intake.token_hash[:16]
+
+
+LinkStatus = Literal["ok", "unknown", "expired", "locked", "revoked"]
 
 
 def _aware(moment: datetime) -> datetime:
@@ -82,6 +145,8 @@ def _aware(moment: datetime) -> datetime:
 def link_status(intake: Intake | None) -> LinkStatus:
     if intake is None:
         return "unknown"
+    if intake.revoked_at is not None and intake.submission is None:
+        return "revoked"
     if intake.locked_at is not None:
         return "locked"
     if _aware(intake.token_expires_at) < utcnow() and intake.submission is None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     DDL,
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -21,9 +22,15 @@ from sqlalchemy import (
     Text,
     event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from intake import states
 from intake.db import Base
+from intake.names import search_key
+from intake.states import Stage, State
+
+#: The stored stages, as SQL for the check constraint.
+STAGE_SQL = "(" + ", ".join(f"'{stage}'" for stage in states.STAGES) + ")"
 
 
 def utcnow() -> datetime:
@@ -34,6 +41,16 @@ class Intake(Base):
     """One patient's questionnaire for one visit: the invitation, the draft and its progress."""
 
     __tablename__ = "intakes"
+    __table_args__ = (
+        CheckConstraint(f"stage IN {STAGE_SQL}", name="ck_intakes_stage"),
+        # The worklist: sorted by appointment, filtered by stage and dates, searched by name
+        # (prefix of the normalised keys) or MRN. Each query is one index range, at any size.
+        Index("ix_intakes_appointment_at_id", "appointment_at", "id"),
+        Index("ix_intakes_stage_appointment_at_id", "stage", "appointment_at", "id"),
+        Index("ix_intakes_family_key", "family_key"),
+        Index("ix_intakes_given_key", "given_key"),
+        Index("ix_intakes_mrn", "mrn"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(20), unique=True, index=True)
@@ -57,8 +74,25 @@ class Intake(Base):
     sections_saved: Mapped[list[str]] = mapped_column(JSON, default=list)
     current_step: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Local time of the visit, stored in UTC. None for intakes made with the command line.
+    appointment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", name="fk_intakes_created_by_id_users")
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", name="fk_intakes_reviewed_by_id_users")
+    )
+    # Derived columns, kept for the worklist's indexes and never set by hand: ``refresh_derived``
+    # recomputes them before every flush of a new or changed intake (listener below).
+    stage: Mapped[str] = mapped_column(String(20), default="invited", server_default="invited")
+    family_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    given_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     submission: Mapped[Submission | None] = relationship(back_populates="intake")
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
 
     @property
     def display_name(self) -> str:
@@ -67,6 +101,34 @@ class Intake(Base):
     @property
     def submitted(self) -> bool:
         return self.submission is not None
+
+    def state(self, now: datetime) -> State:
+        """Where this intake stands at ``now`` (see intake.states)."""
+        return states.state(self.stage_now(), self.token_expires_at, now)
+
+    def stage_now(self) -> Stage:
+        """The stage from the intake's own facts, whether or not the stored copy is flushed yet."""
+        return states.stage(
+            submitted=self.submission is not None,
+            reviewed=self.reviewed_at is not None,
+            revoked=self.revoked_at is not None,
+            locked=self.locked_at is not None,
+            started=self.opened_at is not None or bool(self.sections_saved),
+        )
+
+    def refresh_derived(self) -> None:
+        """Recompute the stored stage and the search keys from the columns they come from."""
+        self.stage = self.stage_now()
+        self.family_key = search_key(self.family_name or "")
+        self.given_key = search_key(self.given_name or "")
+
+
+@event.listens_for(Session, "before_flush")
+def _refresh_derived_columns(session: Session, _context: Any, _instances: Any) -> None:
+    """One place keeps the derived columns right, so no service (or test) can forget them."""
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Intake):
+            obj.refresh_derived()
 
 
 class Submission(Base):
@@ -158,6 +220,12 @@ class User(Base):
     password_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Two-factor sign-in (intake.totp). The secret is Fernet-encrypted: a copy of the database
+    # alone does not give the second factor. Set while enrolling too; in use once enabled_at is.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The time step of the last code accepted: that code, and any older one, never works again.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class UserSession(Base):

@@ -93,3 +93,29 @@ def stored_pdf(submission: Submission) -> bytes | None:
     if submission.pdf is None:
         store_pdf(submission)
     return submission.pdf
+
+
+class NotSubmittedError(RuntimeError):
+    """Only answers the patient sent can be reviewed or downloaded."""
+
+
+def mark_reviewed(intake: Intake, user_id: int) -> bool:
+    """Record who reviewed the submitted answers and when; True the first time only.
+
+    A second click (another tab, another clinician) keeps the first reviewer: the worklist then
+    still says who actually read it first.
+    """
+    if intake.submission is None:
+        raise NotSubmittedError(intake.public_id)
+    if intake.reviewed_at is not None:
+        return False
+    intake.reviewed_at = utcnow()
+    intake.reviewed_by_id = user_id
+    return True
+
+
+def summary_filename(intake: Intake, submission: Submission) -> str:
+    """The download name: family and given name and the day it was sent, in the clinic's zone."""
+    return pdf.pdf_filename(
+        intake.family_name, intake.given_name, pdf_header(intake, submission).submitted_at.date()
+    )

@@ -20,6 +20,9 @@ FIGURES = (
     "pages",
     "size",
     "RSS after 3 renders",
+    "bulk insert of 5,000 intakes",
+    "worklist first page (from today)",
+    "worklist search (MRN)",
 )
 
 

@@ -6,4 +6,12 @@ from flask import Blueprint
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinic")
 
-from intake.clinician import access, views  # noqa: E402,F401  (registers the guard and routes)
+from intake.clinician import (  # noqa: E402,F401  (guard, routes)
+    access,
+    admin,
+    intakes,
+    invitations,
+    security_views,
+    views,
+    worklist,
+)

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, g, redirect, request, url_for
+from flask import current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from intake import db
-from intake.accounts import Settings, current_session
-from intake.clinician import bp
+from intake.accounts import Settings, current_session, seconds_left
+from intake.clinician import bp, resume
+from intake.models import utcnow
 
 COOKIE = "intake_clinic"
 COOKIE_PATH = "/clinic"
 #: The only clinician endpoints a browser without a live session may reach.
-PUBLIC_ENDPOINTS = frozenset({"clinician.login", "clinician.set_password"})
+PUBLIC_ENDPOINTS = frozenset({"clinician.login", "clinician.login_code", "clinician.set_password"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,10 @@ class Clinician:
     user_id: int
     email: str
     role: str
+    #: Whether the account signs in with a code as well (intake.totp).
+    two_factor: bool = False
+    #: How long the session lasts without another request (the page warns before it ends).
+    seconds_left: int = 0
 
     @property
     def actor(self) -> str:
@@ -83,10 +88,17 @@ def require_sign_in() -> ResponseReturnValue | None:
     with db.transaction() as tx:
         row = current_session(tx, token, settings())
         if row is not None:
-            g.clinician = Clinician(row.user.id, row.user.email, row.user.role)
+            user = row.user
+            g.clinician = Clinician(
+                user.id,
+                user.email,
+                user.role,
+                two_factor=user.totp_enabled_at is not None,
+                seconds_left=seconds_left(row, settings(), utcnow()),
+            )
     if row is not None:
         return None
-    target = url_for("clinician.login", ended=1) if token else url_for("clinician.login")
-    response = redirect(target, 303)
+    # A form posted now keeps its fields through sign-in; everyone else goes to sign in.
+    response = resume.session_ended(had_cookie=token is not None)
     forget_cookie(response)
     return response

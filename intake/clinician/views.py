@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from flask import redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 
 from intake import accounts, audit, db
-from intake.clinician import bp
+from intake.clinician import bp, resume, security_views
 from intake.clinician.access import (
     cookie_token,
     forget_cookie,
@@ -31,7 +31,10 @@ def _minutes(wait: timedelta) -> int:
 def _login_page(form: LoginForm, error: str | None, status: int) -> ResponseReturnValue:
     # Only names the template knows are shown: the query string cannot inject text.
     notice = "ended" if request.args.get("ended") else request.args.get("done")
-    return render_template("clinician/login.html", form=form, error=error, notice=notice), status
+    page = render_template(
+        "clinician/login.html", form=form, error=error, notice=notice, **resume.login_context()
+    )
+    return page, status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -47,15 +50,18 @@ def login() -> ResponseReturnValue:
     with db.transaction() as tx:
         result = accounts.authenticate(tx, email, form.password.data or "", address, settings())
         token = None
-        if result.user is not None:
+        if result.user is not None and not result.needs_code:
             accounts.end_session(tx, cookie_token())  # an earlier session in this browser
             token = accounts.start_session(tx, result.user, address)
         known = result.user or accounts.find_user(tx, email)
         actor = f"user:{known.id}" if known is not None else "anonymous"
-        audit.record(tx, actor, "auth.login", address=address, outcome=result.outcome)
+        outcome = "needs_code" if result.needs_code else result.outcome
+        audit.record(tx, actor, "auth.login", address=address, outcome=outcome)
+    if result.user is not None and result.needs_code:
+        return security_views.ask_for_code(result.user.id)
     if token is not None:
-        session.pop("csrf_token", None)  # a fresh CSRF token for the signed-in pages too
-        response = redirect(url_for("clinician.home"), 303)
+        resume.new_csrf_token()
+        response = resume.after_sign_in(**resume.login_context())
         set_cookie(response, token)
         return response
     if result.wait:
@@ -84,14 +90,6 @@ def logout() -> ResponseReturnValue:
     response = redirect(url_for("clinician.login", done="signed_out"), 303)
     forget_cookie(response)
     return response
-
-
-@bp.get("/")
-def home() -> ResponseReturnValue:
-    """Placeholder for the worklist."""
-    return render_template(
-        "clinician/home.html", clinician=signed_in(), idle=_minutes(settings().idle)
-    )
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -127,4 +125,6 @@ def csrf_failed(_error: CSRFError) -> ResponseReturnValue:
     """A sign-in page left open too long: show it again with what was typed (not the password)."""
     if request.endpoint == "clinician.login":
         return _login_page(LoginForm(), _("This page had expired. Please try again."), 400)
+    if resume.wants_json():
+        return {"error": "csrf"}, 400
     return redirect(url_for("clinician.home"), 303)

@@ -1,4 +1,5 @@
-"""Who the patient is in this browser: the session holds only the intake's public id."""
+"""Who the patient is in this browser: the session holds only the intake's public id, and which
+of its links was opened (so issuing a new link, or revoking it, ends the sessions of the old one)."""
 
 from __future__ import annotations
 
@@ -7,28 +8,50 @@ from datetime import date
 from flask import current_app, session
 
 from intake import db
-from intake.invitations import find_by_public_id, link_status
+from intake.invitations import find_by_public_id, link_fingerprint, link_status
 from intake.models import Intake
 
 INTAKE_KEY = "intake"
 PENDING_KEY = "pending"
+LINK_KEY = "link"
+#: A link in one of these states ends every session opened with it.
+CLOSED = ("locked", "revoked")
 
 
 def current_intake() -> Intake | None:
     """The intake this browser has unlocked with the date of birth, if any."""
-    public_id = session.get(INTAKE_KEY)
+    return _session_intake(INTAKE_KEY)
+
+
+def pending_intake() -> Intake | None:
+    """The intake whose link this browser opened, before the date of birth is confirmed."""
+    return _session_intake(PENDING_KEY)
+
+
+def _session_intake(key: str) -> Intake | None:
+    public_id = session.get(key)
     if not public_id:
         return None
     intake = find_by_public_id(db.session(), public_id)
-    if intake is None or link_status(intake) == "locked":
+    if intake is None or link_status(intake) in CLOSED:
         return None
+    if session.get(LINK_KEY) != link_fingerprint(intake):
+        return None  # a new link was issued since: this browser opened the old one
     return intake
+
+
+def open_link(intake: Intake) -> None:
+    """Remember which intake (and which of its links) this browser opened."""
+    session.clear()
+    session[PENDING_KEY] = intake.public_id
+    session[LINK_KEY] = link_fingerprint(intake)
 
 
 def sign_in(intake: Intake) -> None:
     """Start a fresh session for the patient (a new cookie, nothing carried over)."""
     session.clear()
     session[INTAKE_KEY] = intake.public_id
+    session[LINK_KEY] = link_fingerprint(intake)
     session.permanent = True
 
 

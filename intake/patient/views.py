@@ -30,17 +30,20 @@ from intake.invitations import check_date_of_birth, find_by_public_id, find_by_t
 from intake.models import Intake
 from intake.patient import bp
 from intake.patient.access import (
+    CLOSED,
     PENDING_KEY,
     attempts_left,
     current_intake,
+    open_link,
     parse_date,
+    pending_intake,
     sign_in,
 )
 from intake.patient.steps import StepPage, posted_answers, posted_shown, step_page
 from intake.review import build_summary
 from intake.submissions import store_pdf, submit_intake
 
-STATUS_CODES = {"unknown": 404, "expired": 410, "locked": 423}
+STATUS_CODES = {"unknown": 404, "expired": 410, "locked": 423, "revoked": 410}
 
 
 def _link_problem(status: str) -> ResponseReturnValue:
@@ -70,8 +73,7 @@ def start() -> ResponseReturnValue:
     status = link_status(intake)
     if intake is None or status != "ok":
         return _link_problem(status)
-    session.clear()
-    session[PENDING_KEY] = intake.public_id
+    open_link(intake)
     return redirect(url_for("patient.verify"), 303)
 
 
@@ -82,8 +84,10 @@ def verify() -> ResponseReturnValue:
     intake = find_by_public_id(db.session(), public_id) if public_id else None
     if intake is None:
         return _signed_out()
-    if link_status(intake) == "locked":
-        return _link_problem("locked")
+    if link_status(intake) in CLOSED:
+        return _link_problem(link_status(intake))
+    if pending_intake() is None:  # a newer link replaced the one this browser opened
+        return _link_problem("unknown")
     error = None
     if request.method == "POST":
         given = parse_date(*(request.form.get(k, "") for k in ("dob-day", "dob-month", "dob-year")))

@@ -29,4 +29,48 @@
   });
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
+  // Clinic pages: warn 2 minutes before the idle timeout, and offer to stay signed in. The server
+  // says how many seconds the session has left (data-idle-seconds); "Stay signed in" posts the
+  // notice's own form (with its CSRF token) to the keep-alive and gets the new figure back.
+  var idleNotice = document.getElementById("idle-notice");
+  var idleSeconds = parseInt(document.body.getAttribute("data-idle-seconds") || "", 10);
+  if (idleNotice && !isNaN(idleSeconds)) {
+    var warnBefore = 120 * 1000;
+    var endsAt = Date.now() + idleSeconds * 1000;
+    var showing = null;
+    var show = function (part) {
+      if (part === showing) { return; }
+      showing = part;
+      idleNotice.hidden = part === null;
+      idleNotice.querySelectorAll("[data-idle-part]").forEach(function (element) {
+        element.hidden = element.getAttribute("data-idle-part") !== part;
+      });
+    };
+    // A clock check, not one long timer: background tabs delay timers, and a laptop sleeps.
+    var check = function () {
+      var left = endsAt - Date.now();
+      show(left <= 0 ? "ended" : left <= warnBefore ? "warn" : null);
+    };
+    var keepalive = idleNotice.querySelector("form");
+    keepalive.addEventListener("submit", function (event) {
+      event.preventDefault();
+      fetch(keepalive.action, {
+        method: "POST",
+        body: new FormData(keepalive),
+        credentials: "same-origin",
+        headers: { "Accept": "application/json" }
+      }).then(function (response) {
+        if (!response.ok) { throw new Error("session ended"); }
+        return response.json();
+      }).then(function (data) {
+        endsAt = Date.now() + data.idle_seconds * 1000;
+        check();
+      }).catch(function () {
+        endsAt = 0;
+        check();
+      });
+    });
+    check();
+    setInterval(check, 5000);
+  }
 })();

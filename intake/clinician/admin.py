@@ -1,0 +1,86 @@
+"""Administrators' pages under /clinic/admin: the audit log on screen and as CSV.
+
+A blueprint nested in the clinician one, so the clinic guard has already required a live session
+(and, with REQUIRE_TOTP, two-factor sign-in); its own ``before_request`` is the one place that
+requires the admin role. A page added here is admin-only without anyone remembering to say so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from intake import audit, audit_browse, db
+from intake.clinician import bp
+from intake.clinician.access import signed_in
+from intake.models import utcnow
+
+admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@admin_bp.before_request
+def require_admin() -> ResponseReturnValue | None:
+    """Clinicians get 403: the role is checked on the server for every admin page."""
+    if signed_in().role != "admin":
+        return render_template("clinician/forbidden.html"), 403
+    return None
+
+
+def _filters() -> tuple[audit_browse.Filters | None, str, str]:
+    """The filters asked for in the query string, with the text typed (to show it again);
+    None when the intake id cannot be one."""
+    user = request.args.get("user", "")[:254]
+    intake_id = request.args.get("intake", "")[:40]
+    try:
+        return audit_browse.parse_filters(db.session(), user, intake_id), user, intake_id
+    except audit_browse.FilterError:
+        return None, user, intake_id
+
+
+@admin_bp.get("/audit")
+def audit_log() -> ResponseReturnValue:
+    """The audit log, newest first, with the state of its hash chain at the top."""
+    filters, user, intake_id = _filters()
+    page = request.args.get("page", 1, type=int) or 1
+    with db.transaction() as tx:
+        chain = audit.verify_chain(tx)
+        events = audit_browse.page_of_events(tx, filters, page) if filters else None
+    args: dict[str, Any] = {k: v for k, v in (("user", user), ("intake", intake_id)) if v}
+    return render_template(
+        "clinician/admin_audit.html",
+        chain=chain,
+        events=events,
+        user=user,
+        intake_id=intake_id,
+        error=None if filters else _("An intake id has letters, digits and dashes only."),
+        csv_url=url_for("clinician.admin.audit_csv", **args),
+        page_url=lambda n: url_for("clinician.admin.audit_log", page=n, **args),
+    ), (200 if filters else 422)
+
+
+@admin_bp.get("/audit.csv")
+def audit_csv() -> ResponseReturnValue:
+    """The filtered events as a CSV download. The export is itself audited, before it starts."""
+    filters, _user, _intake = _filters()
+    if filters is None:
+        return Response(_("An intake id has letters, digits and dashes only."), 422)
+    with db.transaction() as tx:
+        audit.record(
+            tx,
+            signed_in().actor,
+            "audit.export",
+            intake_public_id=filters.intake_public_id,
+            address=request.remote_addr,
+        )
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    body = stream_with_context(audit_browse.export_csv(db.session(), filters))
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+bp.register_blueprint(admin_bp)

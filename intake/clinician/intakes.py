@@ -1,0 +1,86 @@
+"""One intake in the clinic pages: its page, its PDF, and marking it reviewed. Every page view
+and download is in the audit log, with who and from where (never what was on the page)."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from intake import audit, db
+from intake.clinician import bp
+from intake.clinician.access import signed_in
+from intake.clinician.invitation_forms import NewLinkForm
+from intake.clinician.workspace import intake_or_404
+from intake.details import intake_details, submitted_summary
+from intake.drafts import lock_for_update
+from intake.history import intake_history
+from intake.models import utcnow
+from intake.submissions import NotSubmittedError, mark_reviewed, stored_pdf, summary_filename
+
+#: Notices the intake page may show after an action; only these names are shown.
+NOTICES = frozenset({"revoked", "reviewed", "already_submitted", "not_submitted", "bad_days"})
+
+
+@bp.get("/intakes/<public_id>", endpoint="intake")
+def intake_page(public_id: str) -> ResponseReturnValue:
+    """Who, when, where it stands, what happened, and the same summary as the PDF."""
+    clinician = signed_in()
+    with db.transaction() as tx:
+        found = intake_or_404(tx, public_id)
+        audit.record(tx, clinician.actor, "intake.view", found.public_id, request.remote_addr)
+        details = intake_details(found, utcnow())
+        summary = submitted_summary(found)
+        history = intake_history(tx, found)
+    notice = request.args.get("done")
+    return render_template(
+        "clinician/intake.html",
+        details=details,
+        summary=summary,
+        history=history,
+        clinician=clinician,
+        new_link_form=NewLinkForm(),
+        notice=notice if notice in NOTICES else None,
+    )
+
+
+@bp.get("/intakes/<public_id>/summary.pdf")
+def summary_pdf(public_id: str) -> ResponseReturnValue:
+    """The stored PDF as a download (rendered now if the first attempt failed)."""
+    clinician = signed_in()
+    with db.transaction() as tx:
+        found = intake_or_404(tx, public_id)
+        submission = found.submission
+        if submission is None:
+            abort(404)
+        data = stored_pdf(submission)
+        outcome = "ok" if data else "render_failed"
+        audit.record(
+            tx, clinician.actor, "pdf.download", found.public_id, request.remote_addr, outcome
+        )
+    if data is None:
+        return render_template("clinician/pdf_failed.html", public_id=found.public_id), 503
+    response = Response(data, mimetype="application/pdf")
+    response.headers.set(
+        "Content-Disposition", "attachment", filename=summary_filename(found, submission)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/intakes/<public_id>/reviewed")
+def reviewed(public_id: str) -> ResponseReturnValue:
+    """Record that this clinician has read the submitted answers (the first reviewer is kept)."""
+    clinician = signed_in()
+    done = "reviewed"
+    with db.transaction() as tx:
+        found = intake_or_404(tx, public_id)
+        lock_for_update(tx, found)
+        try:
+            if mark_reviewed(found, clinician.user_id):
+                audit.record(
+                    tx, clinician.actor, "intake.review", found.public_id, request.remote_addr
+                )
+        except NotSubmittedError:
+            done = "not_submitted"
+    return redirect(url_for("clinician.intake", public_id=found.public_id, done=done), 303)

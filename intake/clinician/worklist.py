@@ -1,0 +1,56 @@
+"""The clinic's home page: the worklist of every intake, by appointment."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import render_template, request
+from flask.typing import ResponseReturnValue
+
+from forms.loader import get_catalog
+from intake import db, states
+from intake.clinician import bp
+from intake.clinician.access import signed_in
+from intake.clinician.workspace import clinic_today, clinic_zone
+from intake.models import utcnow
+from intake.worklist import Filters, parse_filters, unreviewed_before, worklist_page
+
+
+def _query_args(filters: Filters) -> dict[str, str]:
+    """The filters as query arguments, for page links: "from" stays even when empty (all dates)."""
+    args = {
+        "state": filters.state or "",
+        "from": filters.date_from.isoformat() if filters.date_from else "",
+        "to": filters.date_to.isoformat() if filters.date_to else "",
+        "q": filters.text,
+    }
+    return {k: v for k, v in args.items() if v or k == "from"}
+
+
+def day_before(filters: Filters) -> date:
+    return (filters.date_from or clinic_today()) - timedelta(days=1)
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    """Every intake, sorted by appointment; upcoming ones first unless asked otherwise."""
+    today = clinic_today()
+    filters, problems = parse_filters(request.args, today)
+    page = worklist_page(db.session(), filters, utcnow(), clinic_zone())
+    hidden_to_review = 0
+    if filters.date_from and filters.state in (None, "submitted"):
+        hidden_to_review = unreviewed_before(db.session(), filters.date_from, clinic_zone())
+    return render_template(
+        "clinician/home.html",
+        clinician=signed_in(),
+        page=page,
+        filters=filters,
+        problems=problems,
+        args=_query_args(filters),
+        all_dates_args={**_query_args(filters), "from": "", "to": ""},
+        today=today,
+        states=states.STATES,
+        sections_total=len(get_catalog().sections),
+        hidden_to_review=hidden_to_review,
+        earlier_args={"state": "submitted", "from": "", "to": (day_before(filters)).isoformat()},
+    )

@@ -1,0 +1,93 @@
+"""The idle-timeout notice and a form kept through sign-in, in a real browser (CSRF and CSP on).
+
+Uses Playwright's fake clock to jump 14 minutes ahead instead of waiting for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from intake import accounts, db
+from intake.models import UserSession, utcnow
+from tests.test_browser import TIMEOUT_MS, browser, live_app  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.browser
+EMAIL = "dr.ada@example.org"
+PASSWORD = "plum tractor violin 42"
+
+
+def sign_in(page: Any, base: str) -> None:
+    page.fill("#email", EMAIL)
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.click("button.primary")
+
+
+def test_idle_notice_keepalive_and_a_form_kept_through_sign_in(
+    live_app: tuple[Any, str],  # noqa: F811
+    browser: Any,  # noqa: F811
+) -> None:
+    app, base = live_app
+    with app.app_context(), db.transaction() as tx:
+        accounts.create_user(
+            tx, EMAIL, "clinician", PASSWORD, accounts.Settings.from_config(app.config)
+        )
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    problems: list[str] = []
+    # CSP violations and script errors; the 401 and 422 answers themselves are expected.
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.clock.install()
+
+    page.goto(f"{base}/clinic/account/two-factor")
+    sign_in(page, base)
+    assert page.url == f"{base}/clinic/account/two-factor"
+    notice = page.locator("#idle-notice")
+    assert notice.is_hidden()
+
+    # 13.5 minutes without a request: the warning shows, with its button.
+    page.clock.fast_forward("13:30")
+    notice.wait_for(state="visible")
+    assert "less than 2 minutes" in notice.inner_text()
+    with app.app_context():
+        before = db.session().scalars(select(UserSession)).one().last_seen_at
+    with page.expect_response("**/clinic/session/keepalive") as answer:
+        page.click("text=Stay signed in")
+    assert answer.value.status == 200
+    notice.wait_for(state="hidden")
+    with app.app_context():
+        assert db.session().scalars(select(UserSession)).one().last_seen_at > before
+
+    # The session ends on the server (here: revoked) while the person types.
+    page.fill("#code", "123456")
+    with app.app_context(), db.transaction() as tx:
+        for row in tx.scalars(select(UserSession)):
+            row.revoked_at = utcnow()
+    page.clock.fast_forward("16:00")
+    page.locator("[data-idle-part=ended]").wait_for(state="visible")
+
+    # Sending the form anyway: sign in again, then send what was typed on.
+    with page.expect_navigation():
+        page.click("form[action='/clinic/account/two-factor'] button")
+    assert "What you typed is kept" in page.inner_text("main")
+    sign_in(page, base)
+    assert "You are signed in again" in page.inner_text("main")
+    with page.expect_navigation():
+        page.click("text=Send what I typed")
+    assert page.url == f"{base}/clinic/account/two-factor"
+    # The page's own answer to the code sent on: not lost, and no CSRF refusal.
+    assert "This code is wrong" in page.inner_text("main")
+    assert problems == []
+    context.close()

@@ -1,0 +1,129 @@
+"""The workspace in a real browser (CSRF and CSP on), end to end with two people: a clinician
+invites a patient and reads the link off the page; the patient, in a second browser context, opens
+it, confirms the date of birth, answers the first step and sends the form; the clinician then finds
+the intake submitted in the worklist, reads the answer on its page and downloads the PDF. A CSP
+violation (inline style in the QR code's SVG, say) shows up as a console error and fails the test.
+Skipped where Chromium is missing, a failure in CI (see tests/test_browser.py)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from intake import accounts, db
+from tests.test_browser import TIMEOUT_MS, browser, live_app  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.browser
+EMAIL = "dr.ada@example.org"
+PASSWORD = "plum tractor violin 42"
+CONCERNS = "Itchy eyes every spring – «pollen»?"
+FILENAME = re.compile(r"Garcia-Lopez_Maria-Jose_\d{4}-\d{2}-\d{2}_intake-summary\.pdf")
+
+
+def _watch(page: Any, who: str, problems: list[str]) -> None:
+    """Collect console errors and warnings (CSP violations are reported there) and page errors."""
+
+    def on_console(message: Any) -> None:
+        if message.type in ("error", "warning"):
+            problems.append(f"{who} console {message.type}: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda e: problems.append(f"{who} page error: {e}"))
+
+
+def test_invite_answer_submit_and_download_the_pdf(
+    live_app: tuple[Any, str],  # noqa: F811
+    browser: Any,  # noqa: F811
+) -> None:
+    app, base = live_app
+    with app.app_context(), db.transaction() as tx:
+        settings = accounts.Settings.from_config(app.config)
+        accounts.create_user(tx, EMAIL, "clinician", PASSWORD, settings)
+    problems: list[str] = []
+    clinic_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    patient_context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        clinic_context.set_default_timeout(TIMEOUT_MS)
+        patient_context.set_default_timeout(TIMEOUT_MS)
+        clinic_context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        clinic = clinic_context.new_page()
+        _watch(clinic, "clinic", problems)
+
+        # The clinician signs in and invites a patient from the web form.
+        clinic.goto(f"{base}/clinic/login")
+        clinic.fill("#email", EMAIL)
+        clinic.fill("#password", PASSWORD)
+        with clinic.expect_navigation():
+            clinic.click("button.primary")
+        assert clinic.url == f"{base}/clinic/"
+
+        clinic.click("a.button.primary")
+        clinic.fill("#given_name", "Maria José")
+        clinic.fill("#family_name", "García López")
+        clinic.fill("#date_of_birth", "1975-06-30")
+        clinic.fill("#appointment_date", "2099-01-02")
+        clinic.fill("#appointment_time", "09:15")
+        with clinic.expect_navigation():
+            clinic.click("form.narrow button[type=submit]")
+        assert "Invitation created for Maria José García López" in clinic.inner_text("h1")
+        box = clinic.locator(".qr-code svg").bounding_box()
+        assert box is not None and box["width"] > 150  # drawn, and sized by the stylesheet
+        link = clinic.input_value("#patient-link")
+        assert link.startswith(f"{base}/start?t=")
+        clinic.click("#copy-link")
+        assert clinic.evaluate("navigator.clipboard.readText()") == link
+
+        clinic.goto(f"{base}/clinic/?q=garcia&from=")
+        assert "Invited, not opened yet" in clinic.inner_text("table.worklist")
+
+        # The patient, in another browser context (no clinic cookie), opens the link.
+        patient = patient_context.new_page()
+        _watch(patient, "patient", problems)
+        patient.goto(link)
+        assert patient.url == f"{base}/verify"
+        patient.fill("#dob-day", "30")
+        patient.fill("#dob-month", "6")
+        patient.fill("#dob-year", "1975")
+        with patient.expect_navigation():
+            patient.click("button[type=submit]")
+        assert patient.url == f"{base}/welcome", patient.inner_text("main")[:300]
+        with patient.expect_navigation():
+            patient.click("button.primary")
+        assert patient.url == f"{base}/step/general"
+        patient.check("#f-general\\.completed_by")  # "The patient (me)"
+        patient.fill("#f-general\\.main_concerns", CONCERNS)
+        with patient.expect_navigation():
+            patient.click("button[value=next]")
+        assert patient.url == f"{base}/step/stress", patient.inner_text("main")[:300]
+
+        patient.goto(f"{base}/review")
+        review = patient.inner_text("main")
+        assert "Check your answers" in review and CONCERNS in review
+        with patient.expect_navigation():
+            patient.click("form[action='/submit'] button[type=submit]")
+        assert patient.url == f"{base}/done"
+        assert "Thank you" in patient.locator("h1").inner_text()
+
+        # Back to the clinician: submitted in the worklist, the answer on the intake page.
+        clinic.goto(f"{base}/clinic/?q=garcia&from=")
+        worklist = clinic.inner_text("table.worklist")
+        assert "Submitted, to review" in worklist, worklist
+        with clinic.expect_navigation():
+            clinic.click("table.worklist th a")
+        assert "GARCÍA LÓPEZ" in clinic.inner_text("h1").upper()
+        main = clinic.inner_text("main")
+        assert CONCERNS in main and "The patient (me)" in main
+
+        with clinic.expect_download() as info:
+            clinic.locator("a", has_text="Download PDF").first.click()
+        download = info.value
+        assert download.failure() is None
+        assert FILENAME.fullmatch(download.suggested_filename), download.suggested_filename
+        with open(download.path(), "rb") as pdf:
+            assert pdf.read(5) == b"%PDF-"
+    finally:
+        patient_context.close()
+        clinic_context.close()
+    assert not problems, problems
