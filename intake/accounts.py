@@ -157,11 +157,13 @@ def lock_active_admins(db: Session) -> list[int]:
 
 def admin_change_refused(
     actor_id: int, user: User, active_admins: list[int], removes_admin: bool
-) -> Literal["self", "last_admin"] | None:
+) -> Literal["self", "last_admin", "not_admin"] | None:
     """Why an admin may not demote or disable ``user`` (None: they may).
 
     Nobody removes their own admin rights (a slip would lock them out), and the last enabled
-    admin stays, or nobody could manage accounts from the web any more.
+    admin stays, or nobody could manage accounts from the web any more. ``active_admins`` comes
+    from ``lock_active_admins``: an actor demoted meanwhile (by another admin, at the same
+    moment) no longer counts as one.
     """
     if not removes_admin or user.role != "admin" or user.disabled_at is not None:
         return None
@@ -169,6 +171,8 @@ def admin_change_refused(
         return "self"
     if all(i == user.id for i in active_admins):
         return "last_admin"
+    if actor_id not in active_admins:
+        return "not_admin"
     return None
 
 

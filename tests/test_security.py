@@ -92,7 +92,7 @@ def test_a_patient_session_reaches_only_its_own_intake(
     client.post(
         "/step/general",
         data={
-            "_intake": theirs.public_id,
+            "_resume": "not-a-ticket",
             "_shown": "general.course",
             "general.course": "worse",
             "_version": "0",
@@ -170,9 +170,11 @@ def test_csrf_is_enforced_and_a_stale_token_keeps_the_input(csrf_app: Flask) -> 
 def test_an_expired_session_keeps_the_input_and_saves_after_the_date_of_birth(
     app: Flask, client: FlaskClient, patient: Invited
 ) -> None:
+    page = client.get("/step/general").get_data(as_text=True)
+    ticket = re.search(r'name="_resume" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     fresh_browser = app.test_client()  # no session cookie: as after the session ran out
     typed = {
-        "_intake": patient.public_id,
+        "_resume": ticket,
         "_shown": ["general.main_concerns"],
         "general.main_concerns": "Flushing after hot showers",
         "_version": "0",
@@ -314,3 +316,26 @@ def test_the_generated_key_file_is_used_when_no_key_is_set(
     monkeypatch.delenv("INTAKE_ENV", raising=False)
     (tmp_path / "secret_key").write_text("from-the-file\n")
     assert load_config(tmp_path)["SECRET_KEY"] == "from-the-file"
+
+
+def test_the_public_id_alone_does_not_sign_a_browser_in(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    """The intake id is not secret; without the page's signed ticket the date of birth is not enough."""
+    page = client.get("/step/general").get_data(as_text=True)
+    ticket = re.search(r'name="_resume" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    dob = {"dob-day": 27, "dob-month": 3, "dob-year": 1980, "_shown": ["general.course"],
+           "general.course": "worse", "_version": "0"}  # fmt: skip
+    for forged in (patient.public_id, ticket[:-2] + "xx", ""):
+        stranger = app.test_client()
+        assert stranger.post("/step/general", data={**dob, "_resume": forged}).status_code == 401
+    # A reissued link ends the old page's ticket too.
+    with app.app_context(), db.transaction() as tx:
+        from intake.invitations import reissue_invitation
+
+        intake = find_by_public_id(tx, patient.public_id)
+        assert intake is not None
+        reissue_invitation(intake, 14)
+    stranger = app.test_client()
+    assert stranger.post("/step/general", data={**dob, "_resume": ticket}).status_code == 401
+    assert "general.course" not in load_intake(app, patient.public_id).answers

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms import StringField
+from wtforms.validators import AnyOf, InputRequired, Length
+
+from intake.accounts import ROLES
 
 
-def _role_field() -> SelectField:
-    return SelectField(
+def _role_field() -> StringField:
+    # The page draws the <select> itself (clinician, admin); the server accepts only those.
+    return StringField(
         _l("Role"),
-        choices=[("clinician", _l("Clinician")), ("admin", _l("Administrator"))],
-        validators=[InputRequired(_l("Choose a role."))],
+        validators=[InputRequired(_l("Choose a role.")), AnyOf(ROLES, _l("Choose a role."))],
     )
 
 

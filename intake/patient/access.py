@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app, session
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from intake import db
 from intake.invitations import find_by_public_id, link_fingerprint, link_status
@@ -53,6 +54,38 @@ def sign_in(intake: Intake) -> None:
     session[INTAKE_KEY] = intake.public_id
     session[LINK_KEY] = link_fingerprint(intake)
     session.permanent = True
+
+
+#: A resume ticket outlives any session but not the link: its fingerprint must still match.
+RESUME_MAX_AGE = 90 * 24 * 3600
+
+
+def _tickets() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="patient-resume")
+
+
+def resume_ticket(intake: Intake) -> str:
+    """A signed note in the step page saying which intake and which of its links it belongs to.
+
+    After the session expires, the page's own ticket plus the date of birth signs back in. The
+    public id alone must not: it is not secret (clinic URLs, the audit log), and a reissued or
+    revoked link must end what the old one opened.
+    """
+    return _tickets().dumps({"i": intake.public_id, "l": link_fingerprint(intake)})
+
+
+def intake_from_ticket(ticket: str) -> Intake | None:
+    """The intake a resume ticket names, if its link is still the current, open one."""
+    try:
+        data = _tickets().loads(ticket, max_age=RESUME_MAX_AGE)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict):
+        return None
+    intake = find_by_public_id(db.session(), str(data.get("i", "")))
+    if intake is None or link_status(intake) != "ok" or data.get("l") != link_fingerprint(intake):
+        return None
+    return intake
 
 
 def parse_date(day: str, month: str, year: str) -> date | None:

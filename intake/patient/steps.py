@@ -12,6 +12,7 @@ from forms.logic import Visibility, visible_items
 from forms.schema import Catalog, Item, Section
 from intake.drafts import visibility_for
 from intake.models import Intake
+from intake.patient.access import resume_ticket
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class StepPage:
     items: list[Item]
     form: SectionForm
     index: int
-    intake_ref: str | None
+    resume: str | None
     version: int | None
     detail_on: bool
     notice: str | None = None
@@ -128,7 +129,7 @@ def step_page(
         items=items,
         form=form,
         index=catalog.section_index(section.id),
-        intake_ref=intake.public_id if intake is not None else request.form.get("_intake"),
+        resume=resume_ticket(intake) if intake is not None else request.form.get("_resume"),
         version=intake.answers_version
         if intake is not None
         else request.form.get("_version", type=int),

@@ -34,6 +34,7 @@ from intake.patient.access import (
     PENDING_KEY,
     attempts_left,
     current_intake,
+    intake_from_ticket,
     open_link,
     parse_date,
     pending_intake,
@@ -193,13 +194,10 @@ def _after_save(section_id: str, action: str, intake: Intake) -> str:
 
 
 def _reconfirm_from_step() -> Intake | None:
-    """After an expired session, the date of birth typed on the step page signs back in."""
-    public_id = request.form.get("_intake", "")
+    """After an expired session, the page's resume ticket and the date of birth sign back in."""
+    intake = intake_from_ticket(request.form.get("_resume", ""))
     given = parse_date(*(request.form.get(k, "") for k in ("dob-day", "dob-month", "dob-year")))
-    if not public_id or given is None:
-        return None
-    intake = find_by_public_id(db.session(), public_id)
-    if intake is None or link_status(intake) != "ok":
+    if intake is None or given is None:
         return None
     with db.transaction():
         ok = check_date_of_birth(intake, given, current_app.config["DOB_ATTEMPTS"])
