@@ -14,7 +14,7 @@ from intake import audit, db
 from intake.clinician import bp
 from intake.clinician.access import signed_in
 from intake.clinician.invitation_forms import InvitationForm, NewLinkForm
-from intake.clinician.workspace import clinic_time, clinic_today, intake_or_404, qr_svg
+from intake.clinician.workspace import clinic_time, clinic_today, intake_or_404
 from intake.details import intake_details
 from intake.drafts import lock_for_update
 from intake.invitations import (
@@ -26,6 +26,7 @@ from intake.invitations import (
     revoke_invitation,
 )
 from intake.models import Intake, utcnow
+from intake.qr import qr_svg
 
 
 def _link_page(intake: Intake, token: str, *, reissued: bool) -> ResponseReturnValue:
@@ -34,7 +35,7 @@ def _link_page(intake: Intake, token: str, *, reissued: bool) -> ResponseReturnV
         "clinician/link.html",
         details=intake_details(intake, utcnow()),
         link=link,
-        qr=qr_svg(link),
+        qr=qr_svg(link, scale=5),
         reissued=reissued,
     )
     return page, 201, {"Cache-Control": "no-store"}

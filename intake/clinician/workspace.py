@@ -6,9 +6,7 @@ import re
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-import segno
 from flask import abort, current_app
-from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from intake.invitations import find_by_public_id
@@ -38,13 +36,3 @@ def intake_or_404(db: Session, public_id: str) -> Intake:
     if intake is None:
         abort(404)
     return intake
-
-
-def qr_svg(link: str) -> Markup:
-    """The link as a QR code, inline SVG markup for the page (no image URL, so nothing to cache).
-
-    Marked safe here, not with ``|safe`` in the template: segno draws the SVG from the encoded
-    modules only, as path data; no text of the link, and no patient text, is in the markup.
-    """
-    code = segno.make(link, error="m", micro=False)
-    return Markup(code.svg_inline(scale=5, border=4, dark="#000", light="#fff"))  # noqa: S704
