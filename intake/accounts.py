@@ -20,8 +20,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from intake import passwords, throttle
-from intake.models import User, UserSession, utcnow
-from intake.throttle import as_utc
+from intake.clock import as_utc, utcnow
+from intake.models import User, UserSession
 
 ROLES = ("clinician", "admin")
 #: 32 random bytes: 256 bits, like the patient links.

@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from intake.models import AuditEvent, utcnow
+from intake.clock import as_utc, utcnow
+from intake.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 HASHED_FIELDS = ("id", "at", "actor", "action", "intake_public_id", "address", "outcome")
@@ -42,9 +43,7 @@ class VerifyResult:
 
 
 def _utc_iso(at: datetime) -> str:
-    # SQLite hands back naive datetimes; they were written as UTC.
-    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(at).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def compute_row_hash(row: Mapping[Any, Any]) -> str:

@@ -19,8 +19,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from intake.accounts import find_user
+from intake.clock import as_utc
 from intake.models import AuditEvent, User
-from intake.throttle import as_utc
 
 PAGE_SIZE = 50
 #: Rows read per query while exporting: each batch is its own short read.

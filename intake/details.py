@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from forms.loader import get_catalog
+from intake.clock import as_utc
 from intake.models import Intake
 from intake.review import Summary, build_summary
 from intake.states import State
 from intake.submissions import submission_visibility
-from intake.throttle import as_utc
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from forms.logic import Visibility
 from forms.schema import Catalog, Section
-from intake.models import Intake, utcnow
+from intake.clock import utcnow
+from intake.models import Intake
 
 
 class FrozenError(RuntimeError):

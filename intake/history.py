@@ -14,8 +14,8 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.clock import as_utc
 from intake.models import AuditEvent, Intake, User
-from intake.throttle import as_utc
 
 Kind = Literal[
     "invited", "opened", "submitted", "reviewed", "viewed", "downloaded", "revoked", "reissued",

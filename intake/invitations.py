@@ -6,14 +6,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms.loader import get_catalog
-from intake.models import Intake, utcnow
+from intake.clock import as_utc, utcnow
+from intake.models import Intake
 
 #: 32 random bytes: 256 bits, as the issue requires.
 TOKEN_BYTES = 32
@@ -137,11 +138,6 @@ def link_fingerprint(intake: Intake) -> str:
 LinkStatus = Literal["ok", "unknown", "expired", "locked", "revoked"]
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes even for timezone=True columns; they are stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def link_status(intake: Intake | None) -> LinkStatus:
     if intake is None:
         return "unknown"
@@ -149,7 +145,7 @@ def link_status(intake: Intake | None) -> LinkStatus:
         return "revoked"
     if intake.locked_at is not None:
         return "locked"
-    if _aware(intake.token_expires_at) < utcnow() and intake.submission is None:
+    if as_utc(intake.token_expires_at) < utcnow() and intake.submission is None:
         return "expired"
     return "ok"
 

@@ -3,7 +3,7 @@ clinician accounts with their sessions and sign-in attempts."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -25,16 +25,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from intake import states
+from intake.clock import utcnow
 from intake.db import Base
 from intake.names import search_key
 from intake.states import Stage, State
 
 #: The stored stages, as SQL for the check constraint.
 STAGE_SQL = "(" + ", ".join(f"'{stage}'" for stage in states.STAGES) + ")"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Intake(Base):

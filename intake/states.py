@@ -8,8 +8,10 @@ shows or filters a state goes through ``stage`` and ``state`` here.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal, get_args
+
+from intake.clock import as_utc
 
 Stage = Literal["invited", "in_progress", "submitted", "reviewed", "revoked", "locked"]
 State = Literal["invited", "in_progress", "submitted", "reviewed", "expired", "revoked", "locked"]
@@ -38,13 +40,8 @@ def stage(*, submitted: bool, reviewed: bool, revoked: bool, locked: bool, start
 
 def state(stage: Stage | str, expires_at: datetime, now: datetime) -> State:
     """The stage, or "expired" when a link still in use ran out before the patient sent it."""
-    if stage in EXPIRABLE and _aware(expires_at) < now:
+    if stage in EXPIRABLE and as_utc(expires_at) < now:
         return "expired"
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
     return stage
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes even for timezone=True columns; they are stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

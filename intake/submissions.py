@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from forms.loader import get_catalog
 from forms.logic import Visibility, shown_answers
 from intake import pdf
+from intake.clock import as_utc, utcnow
 from intake.drafts import visibility_for
-from intake.models import Intake, Submission, utcnow
+from intake.models import Intake, Submission
 from intake.review import build_summary
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,7 @@ def submission_visibility(submission: Submission) -> Visibility:
 def pdf_header(intake: Intake, submission: Submission) -> pdf.PdfHeader:
     tz_name = current_app.config["INTAKE_TIMEZONE"]
     submitted = submission.submitted_at
-    if submitted.tzinfo is None:  # SQLite hands back naive UTC
-        submitted = submitted.replace(tzinfo=ZoneInfo("UTC"))
+    submitted = as_utc(submitted)
     return pdf.PdfHeader(
         patient_name=intake.display_name,
         date_of_birth=intake.date_of_birth,

@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
+from intake.clock import as_utc
 from intake.models import LoginAttempt
 
 #: Rows older than this are deleted; the audit log keeps the lasting record of sign-ins.
@@ -47,11 +48,6 @@ class Limits:
             window=timedelta(minutes=int(config["LOGIN_WINDOW_MINUTES"])),
             max_lock=timedelta(minutes=int(config["LOGIN_MAX_LOCK_MINUTES"])),
         )
-
-
-def as_utc(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes even for timezone=True columns; they are stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def account_key(email: str) -> str:

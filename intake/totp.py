@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session
 
 from intake import passwords, throttle
 from intake.accounts import Settings
-from intake.models import User, UserSession, utcnow
+from intake.clock import utcnow
+from intake.models import User, UserSession
 from intake.qr import qr_svg
 
 #: Time steps either side of the current one whose codes still count (30 s each).

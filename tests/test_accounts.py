@@ -15,7 +15,8 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from intake import accounts, create_app, db
-from intake.models import AuditEvent, LoginAttempt, User, UserSession, utcnow
+from intake.clock import utcnow
+from intake.models import AuditEvent, LoginAttempt, User, UserSession
 from intake.passwords import PasswordRejected, check_password, hash_password
 from tests.conftest import Invited
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from intake import accounts, audit, db
-from intake.models import AuditEvent, User, UserSession, utcnow
+from intake.clock import utcnow
+from intake.models import AuditEvent, User, UserSession
 from tests.test_accounts import GOOD, assert_to_login, audit_rows, login, make_user
 
 ADMIN = "admin@example.org"

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from intake import accounts, db
-from intake.models import UserSession, utcnow
+from intake.clock import utcnow
+from intake.models import UserSession
 from tests.test_browser import TIMEOUT_MS, browser, live_app  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser

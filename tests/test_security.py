@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 
 from forms.loader import get_catalog
 from intake import create_app, db
+from intake.clock import utcnow
 from intake.config import ConfigError
 from intake.invitations import find_by_public_id, hash_token
-from intake.models import utcnow
 from tests.conftest import Invited, load_intake, post_step, sign_in
 
 PAYLOADS = [

@@ -19,10 +19,11 @@ from werkzeug.test import TestResponse
 
 from forms.loader import get_catalog
 from intake import db, migrate, states
+from intake.clock import utcnow
 from intake.db import Base
 from intake.demo import demo_answers, demo_detail_sections
 from intake.invitations import Patient, find_by_public_id, invite_patient
-from intake.models import AuditEvent, Intake, utcnow
+from intake.models import AuditEvent, Intake
 from intake.submissions import store_pdf, submit_intake
 from intake.worklist import PAGE_SIZE, state_condition
 from tests.conftest import Invited, load_intake

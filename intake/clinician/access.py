@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from intake import db
 from intake.accounts import Settings, current_session, seconds_left
 from intake.clinician import bp, resume
-from intake.models import utcnow
+from intake.clock import utcnow
 
 COOKIE = "intake_clinic"
 COOKIE_PATH = "/clinic"

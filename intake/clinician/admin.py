@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from intake import audit, audit_browse, db
 from intake.clinician import bp
 from intake.clinician.access import signed_in
-from intake.models import utcnow
+from intake.clock import utcnow
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -12,10 +12,10 @@ from intake.clinician import bp
 from intake.clinician.access import signed_in
 from intake.clinician.invitation_forms import NewLinkForm
 from intake.clinician.workspace import intake_or_404
+from intake.clock import utcnow
 from intake.details import intake_details, submitted_summary
 from intake.drafts import lock_for_update
 from intake.history import intake_history
-from intake.models import utcnow
 from intake.submissions import NotSubmittedError, mark_reviewed, stored_pdf, summary_filename
 
 #: Notices the intake page may show after an action; only these names are shown.

@@ -15,6 +15,7 @@ from intake.clinician import bp
 from intake.clinician.access import signed_in
 from intake.clinician.invitation_forms import InvitationForm, NewLinkForm
 from intake.clinician.workspace import clinic_time, clinic_today, intake_or_404
+from intake.clock import utcnow
 from intake.details import intake_details
 from intake.drafts import lock_for_update
 from intake.invitations import (
@@ -25,7 +26,7 @@ from intake.invitations import (
     reissue_invitation,
     revoke_invitation,
 )
-from intake.models import Intake, utcnow
+from intake.models import Intake
 from intake.qr import qr_svg
 
 

@@ -12,7 +12,7 @@ from intake import db, states
 from intake.clinician import bp
 from intake.clinician.access import signed_in
 from intake.clinician.workspace import clinic_today, clinic_zone
-from intake.models import utcnow
+from intake.clock import utcnow
 from intake.worklist import Filters, parse_filters, unreviewed_before, worklist_page
 
 

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app
 from sqlalchemy.orm import Session
 
+from intake.clock import utcnow
 from intake.invitations import find_by_public_id
-from intake.models import Intake, utcnow
+from intake.models import Intake
 
 #: The shape of ``intake.invitations.new_public_id``: anything else is not looked up at all.
 PUBLIC_ID = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
