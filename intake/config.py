@@ -90,6 +90,34 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Reverse proxies in front of the service that set X-Forwarded-For: without this, every
         # client has the proxy's address and the per-address sign-in limit locks out everyone.
         "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", 0)),
+        # --- FHIR (intake.fhir) -------------------------------------------------------------------
+        # Base of the canonical URLs (Questionnaire, code system, identifiers). Set it once and
+        # keep it: receiving systems match answers to questions by these URLs.
+        "FHIR_CANONICAL_BASE": os.environ.get("FHIR_CANONICAL_BASE", "").rstrip("/") or None,
+        # The identifier system of the clinic's medical record numbers, as the EHR knows them
+        # (the EHR finds the patient by it). Defaults to a local URI under the canonical base.
+        "FHIR_MRN_SYSTEM": os.environ.get("FHIR_MRN_SYSTEM") or None,
+        # DocumentReference.type as "system|code|display"; LOINC 51855-5 Patient Note by default.
+        "FHIR_DOCUMENT_TYPE": os.environ.get(
+            "FHIR_DOCUMENT_TYPE", "http://loinc.org|51855-5|Patient Note"
+        ),
+        # --- EHR upload (intake.ehr) --------------------------------------------------------------
+        # No base URL: no "Send to EHR"; clinicians download the PDF and nothing else changes.
+        "EHR_FHIR_BASE_URL": os.environ.get("EHR_FHIR_BASE_URL", "").rstrip("/") or None,
+        # "smart" (SMART Backend Services, signed JWT assertion) or "bearer" (static token).
+        "EHR_AUTH": os.environ.get("EHR_AUTH", "smart"),
+        "EHR_TOKEN_URL": os.environ.get("EHR_TOKEN_URL") or None,
+        "EHR_CLIENT_ID": os.environ.get("EHR_CLIENT_ID") or None,
+        "EHR_SCOPE": os.environ.get(
+            "EHR_SCOPE", "system/DocumentReference.write system/Patient.read"
+        ),
+        # RS384 or ES384; the key pair lives in this file (made by `intake ehr-keygen`).
+        "EHR_KEY_ALG": os.environ.get("EHR_KEY_ALG", "ES384"),
+        "EHR_KEY_PATH": os.environ.get("EHR_KEY_PATH") or str(instance_path / "ehr_private_key.pem"),
+        "EHR_BEARER_TOKEN": os.environ.get("EHR_BEARER_TOKEN") or None,
+        "EHR_TIMEOUT_SECONDS": float(os.environ.get("EHR_TIMEOUT_SECONDS", 20)),
+        "EHR_RETRIES": int(os.environ.get("EHR_RETRIES", 3)),
+        "EHR_BACKOFF_SECONDS": float(os.environ.get("EHR_BACKOFF_SECONDS", 1.0)),
     }
     config.update(overrides or {})
     if config["INTAKE_ENV"] == "production" and not config["SECRET_KEY"]:
@@ -100,4 +128,14 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         )
     if config["PDF_PAGE_SIZE"] not in ("A4", "Letter"):
         raise ConfigError("PDF_PAGE_SIZE must be A4 or Letter")
+    if config["FHIR_CANONICAL_BASE"] is None:
+        config["FHIR_CANONICAL_BASE"] = config["PUBLIC_BASE_URL"].rstrip("/") + "/fhir"
+    if config["FHIR_MRN_SYSTEM"] is None:
+        config["FHIR_MRN_SYSTEM"] = config["FHIR_CANONICAL_BASE"] + "/mrn"
+    if config["EHR_AUTH"] not in ("smart", "bearer"):
+        raise ConfigError("EHR_AUTH must be smart or bearer")
+    if config["EHR_KEY_ALG"] not in ("RS384", "ES384"):
+        raise ConfigError("EHR_KEY_ALG must be RS384 or ES384")
+    if len(config["FHIR_DOCUMENT_TYPE"].split("|")) != 3:
+        raise ConfigError("FHIR_DOCUMENT_TYPE must be system|code|display")
     return config
