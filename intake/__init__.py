@@ -14,6 +14,8 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory: config, database, security, blueprints and CLI."""
     from intake import cli, db, health, logs, pdf, security
+    from intake.api import bp as api_bp
+    from intake.api import fhir_public
     from intake.clinician import bp as clinician_bp
     from intake.config import load_config
     from intake.patient import bp as patient_bp
@@ -33,6 +35,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(patient_bp)
     app.register_blueprint(clinician_bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(fhir_public)
     cli.init_app(app)
     pdf.warn_if_slow_subsetting(app)
     return app

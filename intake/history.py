@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.clock import as_utc
-from intake.models import AuditEvent, Intake, User
+from intake.models import ApiToken, AuditEvent, Intake, User
 
 Kind = Literal[
     "invited", "opened", "submitted", "reviewed", "viewed", "downloaded", "revoked", "reissued",
-    "exported",
+    "exported", "fhir_downloaded", "ehr_sent",
 ]  # fmt: skip
-ByKind = Literal["user", "cli", "patient", "unknown"]
+ByKind = Literal["user", "cli", "patient", "token", "unknown"]
 
 #: Audit actions that appear in the history. ``invitation.create`` is the "invited" line, which
 #: also covers intakes from before the audit log.
@@ -32,8 +32,12 @@ AUDIT_KINDS: dict[str, Kind] = {
     "invitation.reissue": "reissued",
     "intake.review": "reviewed",
     "pdf.export": "exported",
+    "export.fhir_response": "fhir_downloaded",
+    "export.fhir_document": "fhir_downloaded",
+    "export.fhir_bundle": "fhir_downloaded",
+    "ehr.send": "ehr_sent",
 }
-FOLDED: tuple[Kind, ...] = ("viewed", "downloaded")
+FOLDED: tuple[Kind, ...] = ("viewed", "downloaded", "fhir_downloaded")
 
 
 @dataclass(frozen=True)
@@ -49,9 +53,12 @@ class Event:
     first_at: datetime | None = None  # of a folded run: its first occurrence
 
 
-def _actor(actor: str, emails: dict[int, str]) -> tuple[ByKind, str | None]:
+def _actor(actor: str, emails: dict[int, str], tokens: dict[int, str]) -> tuple[ByKind, str | None]:
     if actor == "cli":
         return "cli", None
+    token_id = actor.removeprefix("token:")
+    if actor.startswith("token:") and token_id.isdigit():
+        return "token", tokens.get(int(token_id))
     user_id = actor.removeprefix("user:")
     if actor.startswith("user:") and user_id.isdigit():
         return "user", emails.get(int(user_id))
@@ -90,6 +97,13 @@ def intake_history(db: Session, intake: Intake) -> list[Event]:
         user_ids.add(intake.created_by_id)
     found = db.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
     emails: dict[int, str] = {user_id: email for user_id, email in found}
+    token_ids = {
+        int(row.actor[6:])
+        for row in rows
+        if row.actor.startswith("token:") and row.actor[6:].isdigit()
+    }
+    names = db.execute(select(ApiToken.id, ApiToken.name).where(ApiToken.id.in_(token_ids)))
+    tokens: dict[int, str] = {token_id: name for token_id, name in names}
 
     created_by: tuple[ByKind, str | None] = (
         ("user", emails.get(intake.created_by_id)) if intake.created_by_id else ("cli", None)
@@ -101,7 +115,7 @@ def intake_history(db: Session, intake: Intake) -> list[Event]:
         events.append(Event(as_utc(intake.submission.submitted_at), "submitted", "patient"))
     for row in rows:
         if row.action in AUDIT_KINDS:
-            by, who = _actor(row.actor, emails)
+            by, who = _actor(row.actor, emails, tokens)
             events.append(Event(as_utc(row.at), AUDIT_KINDS[row.action], by, who, row.outcome))
     events.sort(key=lambda event: event.at)  # stable: audit rows keep their chain order
     return _fold(events)

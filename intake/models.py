@@ -256,3 +256,48 @@ class LoginAttempt(Base):
     account_key: Mapped[str] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class ApiToken(Base):
+    """A credential an admin gives to another system (an EHR interface engine, a script) so it can
+    fetch exports over the API. Only its hash is stored; the token is shown once, at creation."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    # The first characters, shown in the list so an admin can tell tokens apart; not enough to use.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", name="fk_api_tokens_created_by_id_users")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EhrUpload(Base):
+    """One attempt to send an intake's document to the EHR, and what the EHR answered.
+
+    Kept per attempt (not per intake): the intake page shows the latest, the history all of them.
+    ``message`` holds the EHR's OperationOutcome text or the network error, never patient data
+    the service put there (the EHR may echo some; it is shown only to signed-in clinicians).
+    """
+
+    __tablename__ = "ehr_uploads"
+    __table_args__ = (Index("ix_ehr_uploads_intake_id_id", "intake_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(
+        ForeignKey("intakes.id", name="fk_ehr_uploads_intake_id")
+    )
+    actor: Mapped[str] = mapped_column(String(40))
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # created | exists | rejected | failed
+    outcome: Mapped[str] = mapped_column(String(20))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    # The DocumentReference's id on the EHR's server, when it said.
+    remote_id: Mapped[str | None] = mapped_column(String(128))
+    message: Mapped[str | None] = mapped_column(Text)

@@ -15,10 +15,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from forms.loader import get_catalog
 from intake import create_app, db
 from intake.db import Base
+from intake.demo import demo_answers, demo_detail_sections
 from intake.invitations import create_invitation, find_by_public_id
 from intake.models import Intake
+from intake.submissions import store_pdf, submit_intake
 
 
 def _database_url(tmp_path: Path) -> str:
@@ -89,6 +92,28 @@ def patient(client: FlaskClient, invite: Callable[..., Invited]) -> Invited:
     invited = invite()
     sign_in(client, invited)
     return invited
+
+
+@pytest.fixture
+def submitted(app: Flask, invite: Callable[..., Invited]) -> Callable[..., str]:
+    """Factory: an intake with the demo answers (all optional detail opened), submitted, with its
+    PDF stored, as the patient's "Send" would leave it. Returns the public id."""
+
+    def make(answers: dict[str, Any] | None = None, **invite_args: Any) -> str:
+        invited = invite(**invite_args)
+        with app.app_context():
+            catalog = get_catalog()
+            with db.transaction() as tx:
+                intake = find_by_public_id(tx, invited.public_id)
+                assert intake is not None
+                intake.answers = answers if answers is not None else demo_answers(catalog)
+                intake.detail_sections = demo_detail_sections(catalog)
+                submission = submit_intake(tx, intake)
+            with db.transaction():
+                assert store_pdf(submission)
+        return invited.public_id
+
+    return make
 
 
 def load_intake(app: Flask, public_id: str) -> Intake:

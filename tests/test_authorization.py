@@ -82,6 +82,16 @@ EXPECTED: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {
     ("clinician.admin.password_link", "POST"): (LOGIN, LOGIN, DENIED, OK),
     ("clinician.admin.reset_two_factor", "POST"): (LOGIN, LOGIN, DENIED, OK),
     ("clinician.admin.change_role", "POST"): (LOGIN, LOGIN, DENIED, OK),
+    ("clinician.admin.api_tokens_page", "GET"): (LOGIN, LOGIN, DENIED, 200),
+    ("clinician.admin.create_api_token", "POST"): (LOGIN, LOGIN, DENIED, 422),
+    ("clinician.admin.revoke_api_token", "POST"): (LOGIN, LOGIN, DENIED, OK),
+    # The FHIR Questionnaire is public (no patient data; receivers resolve its canonical URL).
+    ("fhir.questionnaire", "GET"): (200, 200, 200, 200),
+    # Exports: a clinician's session or an API token; a JSON 401 for everyone else.
+    ("api.summary_pdf", "GET"): (401, 401, 200, 200),
+    ("api.questionnaire_response", "GET"): (401, 401, 200, 200),
+    ("api.document_reference", "GET"): (401, 401, 200, 200),
+    ("api.bundle", "GET"): (401, 401, 200, 200),
 }
 
 
@@ -98,6 +108,7 @@ def fill(rule: Any, public_id: str) -> str:
         "public_id": public_id,
         "section_id": get_catalog().sections[0].id,
         "filename": "app.css",
+        "questionnaire": "intake-history",
     }
     path = str(rule.rule)
     for argument in rule.arguments:
@@ -199,14 +210,19 @@ def test_a_patient_gets_nothing_of_other_intakes(
     sign_in(client, own)
     others = (sent, draft)
 
-    # Every clinic URL that takes an intake id, every method: back to sign in, nothing shown.
-    for _endpoint, method, rule in registered(app):
+    # Every clinic URL that takes an intake id, every method: back to sign in (the export API:
+    # a JSON 401), nothing shown.
+    for endpoint, method, rule in registered(app):
         if "public_id" not in rule.arguments:
             continue
         for other in others:
             path = fill(rule, other.public_id)
             with client.open(path, method=method) as response:
-                assert_to_login(response)  # the URL asked for comes back in ?next=, no more
+                if endpoint.startswith("api."):
+                    assert response.status_code == 401
+                    assert response.get_json()["resourceType"] == "OperationOutcome"
+                else:
+                    assert_to_login(response)  # the URL asked for comes back in ?next=, no more
                 _no_trace(response)
     for query in (f"?intake={sent.public_id}", f"?intake={draft.public_id}"):
         for path in ("/clinic/admin/audit", "/clinic/admin/audit.csv", "/clinic/"):

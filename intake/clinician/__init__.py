@@ -9,6 +9,7 @@ bp = Blueprint("clinician", __name__, url_prefix="/clinic")
 from intake.clinician import (  # noqa: E402,F401  (guard, routes)
     access,
     admin,
+    admin_tokens,
     admin_users,
     intakes,
     invitations,

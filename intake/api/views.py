@@ -1,0 +1,119 @@
+"""Export endpoints: thin wrappers over ``intake.fhir.exports``; each one audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from forms.loader import get_catalog
+from intake import audit, db
+from intake.api import bp, fhir_public
+from intake.api.access import caller, problem
+from intake.clinician.workspace import PUBLIC_ID
+from intake.fhir import exports
+from intake.fhir.questionnaire import questionnaire_id
+from intake.fhir.site import QUESTIONNAIRE_ID, fhir_json
+from intake.invitations import find_by_public_id
+from intake.models import Intake, Submission
+from intake.submissions import stored_pdf, summary_filename
+
+FHIR_JSON = "application/fhir+json"
+
+
+@fhir_public.get("/Questionnaire/<questionnaire>")
+def questionnaire(questionnaire: str) -> ResponseReturnValue:
+    """The catalog as a Questionnaire, by its plain id or its versioned one."""
+    if questionnaire not in (QUESTIONNAIRE_ID, questionnaire_id(get_catalog())):
+        return problem(404, "No such Questionnaire.")
+    response = Response(fhir_json(exports.questionnaire()), mimetype=FHIR_JSON)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def _file_response(data: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _json_name(intake: Intake, submission: Submission, kind: str) -> str:
+    return summary_filename(intake, submission).replace("intake-summary.pdf", f"{kind}.json")
+
+
+def _export(
+    public_id: str,
+    action: str,
+    build: Callable[[Intake, Submission, bytes], dict[str, Any] | bytes],
+) -> tuple[Intake, Submission, dict[str, Any] | bytes | None]:
+    """Find the submitted intake, build the export, audit it; 404 for unknown or unsubmitted."""
+    with db.transaction() as tx:
+        found = find_by_public_id(tx, public_id) if PUBLIC_ID.fullmatch(public_id) else None
+        if found is None or found.submission is None:
+            abort(problem(404, "No submitted intake with this id."))
+        submission = found.submission
+        pdf = stored_pdf(submission)
+        result = build(found, submission, pdf) if pdf is not None else None
+        outcome = "ok" if result is not None else "render_failed"
+        audit.record(tx, caller().actor, action, found.public_id, request.remote_addr, outcome)
+    return found, submission, result
+
+
+def _pdf_failed() -> ResponseReturnValue:
+    return problem(503, "The PDF could not be rendered; it is tried again on the next request.")
+
+
+@bp.get("/intakes/<public_id>/summary.pdf")
+def summary_pdf(public_id: str) -> ResponseReturnValue:
+    found, submission, data = _export(public_id, "pdf.download", lambda _i, _s, pdf: pdf)
+    if not isinstance(data, bytes):
+        return _pdf_failed()
+    return _file_response(data, "application/pdf", summary_filename(found, submission))
+
+
+@bp.get("/intakes/<public_id>/questionnaire-response")
+def questionnaire_response(public_id: str) -> ResponseReturnValue:
+    found, submission, resource = _export(
+        public_id,
+        "export.fhir_response",
+        lambda intake, submission, _pdf: exports.questionnaire_response(intake, submission),
+    )
+    if not isinstance(resource, dict):
+        return _pdf_failed()
+    name = _json_name(found, submission, "questionnaire-response")
+    return _file_response(fhir_json(resource), FHIR_JSON, name)
+
+
+@bp.get("/intakes/<public_id>/document-reference")
+def document_reference(public_id: str) -> ResponseReturnValue:
+    found, submission, resource = _export(
+        public_id, "export.fhir_document", exports.document_reference
+    )
+    if not isinstance(resource, dict):
+        return _pdf_failed()
+    name = _json_name(found, submission, "document-reference")
+    return _file_response(fhir_json(resource), FHIR_JSON, name)
+
+
+@bp.get("/intakes/<public_id>/bundle")
+def bundle(public_id: str) -> ResponseReturnValue:
+    found, submission, resource = _export(
+        public_id, "export.fhir_bundle", exports.transaction_bundle
+    )
+    if not isinstance(resource, dict):
+        return _pdf_failed()
+    return _file_response(fhir_json(resource), FHIR_JSON, _json_name(found, submission, "bundle"))
+
+
+def export_links(public_id: str) -> dict[str, str]:
+    """Where each export of one intake is, for pages and API answers."""
+    return {
+        "pdf": url_for("api.summary_pdf", public_id=public_id),
+        "questionnaire_response": url_for("api.questionnaire_response", public_id=public_id),
+        "document_reference": url_for("api.document_reference", public_id=public_id),
+        "bundle": url_for("api.bundle", public_id=public_id),
+    }

@@ -1,0 +1,224 @@
+"""The whole catalog as one FHIR R4 ``Questionnaire``: one group per section, ``linkId`` = catalog id.
+
+How catalog types map (the response module answers with exactly these types):
+
+- ``single`` -> ``choice``; ``multi`` -> ``choice`` with ``repeats``, "none of these" and the
+  non-answers marked with the ``questionnaire-optionExclusive`` extension;
+- ``scale`` -> ``choice`` with the codes "0".."10" and the non-answers (a 0-10 rating is an
+  ordered choice here; no score is ever computed from it, so no ordinal values are declared);
+- ``year`` -> ``open-choice``: the two non-answers as options, or a 4-digit year as a string
+  (R4 has no type that holds "an integer or a code");
+- ``text`` -> ``string`` or ``text`` (by length, like the web form), with ``maxLength``;
+- ``grid`` -> a ``group`` with one ``choice`` per row (``<item>.<row>``);
+- ``list`` -> a repeating ``group`` with one child per field (``<item>.<field>``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forms.builder import TEXTAREA_FROM
+from forms.schema import NON_ANSWERS, Catalog, Condition, Item, ListField, Option, Section
+from intake.fhir.site import QUESTIONNAIRE_ID, QUESTIONNAIRE_NAME, QUESTIONNAIRE_TITLE, FhirSite
+from intake.review import ANSWER_TEXT
+
+EXT = "http://hl7.org/fhir/StructureDefinition"
+OPTION_EXCLUSIVE = f"{EXT}/questionnaire-optionExclusive"
+MAX_OCCURS = f"{EXT}/questionnaire-maxOccurs"
+ITEM_CONTROL = f"{EXT}/questionnaire-itemControl"
+REGEX = f"{EXT}/regex"
+ITEM_CONTROL_SYSTEM = "http://hl7.org/fhir/questionnaire-item-control"
+YEAR_PATTERN = "[12][0-9]{3}"
+
+Json = dict[str, Any]
+
+
+def coding(site: FhirSite, code: str, display: str) -> Json:
+    return {"system": site.answer_system, "code": code, "display": display}
+
+
+def non_answer_options(site: FhirSite) -> list[Json]:
+    return [{"valueCoding": coding(site, code, ANSWER_TEXT[code])} for code in NON_ANSWERS]
+
+
+def scale_label(item: Item, value: int) -> str:
+    """ "0", ..., "10", with the catalog's anchor on the two ends ("0 = Not at all")."""
+    if item.anchors and value == item.scale_min:
+        return item.anchors[0]
+    if len(item.anchors) > 1 and value == item.scale_max:
+        return item.anchors[-1]
+    return str(value)
+
+
+def scale_options(site: FhirSite, item: Item) -> list[Json]:
+    numbers = [
+        {"valueCoding": coding(site, str(n), scale_label(item, n))}
+        for n in range(item.scale_min, item.scale_max + 1)
+    ]
+    return [*numbers, *non_answer_options(site)]
+
+
+def _options(site: FhirSite, options: tuple[Option, ...], exclusive: tuple[str, ...]) -> list[Json]:
+    result = []
+    for option in options:
+        entry: Json = {"valueCoding": coding(site, option.code, option.label)}
+        if option.code in exclusive:
+            entry["extension"] = [{"url": OPTION_EXCLUSIVE, "valueBoolean": True}]
+        result.append(entry)
+    return result
+
+
+def _text_type(max_length: int | None) -> str:
+    return "text" if (max_length or 0) > TEXTAREA_FROM else "string"
+
+
+def _year_item(site: FhirSite, link_id: str, text: str) -> Json:
+    return {
+        "linkId": link_id,
+        "text": text,
+        "type": "open-choice",
+        "extension": [{"url": REGEX, "valueString": YEAR_PATTERN}],
+        "maxLength": 4,
+        "answerOption": non_answer_options(site),
+    }
+
+
+def _field_item(site: FhirSite, item: Item, f: ListField) -> Json:
+    link_id = f"{item.id}.{f.id}"
+    if f.type == "year":
+        return _year_item(site, link_id, f.label)
+    if f.type == "text":
+        result: Json = {"linkId": link_id, "text": f.label, "type": _text_type(f.max_length)}
+        if f.max_length:
+            result["maxLength"] = f.max_length
+        return result
+    # The web form does not make list fields' options exclusive, so none is declared here.
+    result = {"linkId": link_id, "text": f.label, "type": "choice"}
+    if f.type == "multi":
+        result["repeats"] = True
+    result["answerOption"] = _options(site, f.options, ())
+    return result
+
+
+def _enable_when(site: FhirSite, catalog: Catalog, item: Item) -> Json:
+    """``enableWhen`` + ``enableBehavior``: the catalog's conditions are "any of" (FHIR ``any``)."""
+    if item.enable_when is None:
+        return {}
+    checks: list[Json] = []
+    for cond in item.enable_when.conditions:
+        checks.extend(_condition_checks(site, catalog, cond))
+    result: Json = {"enableWhen": checks}
+    if len(checks) > 1:
+        if any(check["operator"] == "!=" for check in checks):
+            # "not this and not that" is not "any": the catalog never asks for it; refuse to guess.
+            raise ValueError(f"{item.id}: '!=' cannot be combined with other conditions in FHIR")
+        result["enableBehavior"] = "any"
+    return result
+
+
+def _condition_checks(site: FhirSite, catalog: Catalog, cond: Condition) -> list[Json]:
+    gate = catalog.item(cond.item)
+    operator = "!=" if cond.op == "!=" else "="
+    if operator == "!=" and len(cond.answers) > 1:
+        raise ValueError(f"'!=' with several answers on {cond.item} has no FHIR equivalent")
+    return [
+        {
+            "question": gate.id,
+            "operator": operator,
+            "answerCoding": coding(site, code, gate.option_label(code)),
+        }
+        for code in cond.answers
+    ]
+
+
+def questionnaire_item(site: FhirSite, catalog: Catalog, item: Item) -> Json:
+    """One catalog question; key order is fixed so the JSON is reproducible."""
+    result: Json = {"linkId": item.id, "text": item.text}
+    if item.type == "single":
+        result["type"] = "choice"
+        result.update(_enable_when(site, catalog, item))
+        result["answerOption"] = _options(site, item.options, ())
+    elif item.type == "multi":
+        result["type"] = "choice"
+        result.update(_enable_when(site, catalog, item))
+        result["repeats"] = True
+        result["answerOption"] = _options(site, item.options, item.exclusive)
+    elif item.type == "scale":
+        result["type"] = "choice"
+        result.update(_enable_when(site, catalog, item))
+        result["answerOption"] = scale_options(site, item)
+    elif item.type == "year":
+        year = _year_item(site, item.id, item.text)
+        result = {**year, **_enable_when(site, catalog, item)}
+    elif item.type == "text":
+        result["type"] = _text_type(item.max_length)
+        result.update(_enable_when(site, catalog, item))
+        if item.max_length:
+            result["maxLength"] = item.max_length
+    elif item.type == "grid":
+        result["type"] = "group"
+        result.update(_enable_when(site, catalog, item))
+        result["item"] = [
+            {
+                "linkId": f"{item.id}.{row.code}",
+                "text": row.label,
+                "type": "choice",
+                "answerOption": _options(site, item.options, ()),
+            }
+            for row in item.rows
+        ]
+    else:  # list
+        result["type"] = "group"
+        result.update(_enable_when(site, catalog, item))
+        result["repeats"] = True
+        result["extension"] = [{"url": MAX_OCCURS, "valueInteger": item.max_rows}]
+        result["item"] = [_field_item(site, item, f) for f in item.fields]
+    if item.help:
+        help_item = {
+            "linkId": f"{item.id}.help",
+            "text": item.help,
+            "type": "display",
+            "extension": [
+                {
+                    "url": ITEM_CONTROL,
+                    "valueCodeableConcept": {
+                        "coding": [{"system": ITEM_CONTROL_SYSTEM, "code": "help"}]
+                    },
+                }
+            ],
+        }
+        result["item"] = [*result.get("item", []), help_item]
+    return result
+
+
+def section_group(site: FhirSite, catalog: Catalog, section: Section) -> Json:
+    return {
+        "linkId": section.id,
+        "text": section.title,
+        "type": "group",
+        "item": [questionnaire_item(site, catalog, item) for item in section.items],
+    }
+
+
+def questionnaire_id(catalog: Catalog) -> str:
+    """The resource id of one catalog version (FHIR ids allow letters, digits, '-' and '.')."""
+    return f"{QUESTIONNAIRE_ID}-{catalog.version}"
+
+
+def build_questionnaire(site: FhirSite, catalog: Catalog) -> Json:
+    """The catalog as a Questionnaire; its ``url|version`` is what every response points at."""
+    return {
+        "resourceType": "Questionnaire",
+        "id": questionnaire_id(catalog),
+        "url": site.questionnaire_url,
+        "version": catalog.version,
+        "name": QUESTIONNAIRE_NAME,
+        "title": QUESTIONNAIRE_TITLE,
+        "status": "active",
+        "subjectType": ["Patient"],
+        "description": (
+            "What the patient reports, before a visit, about possible triggers and the reactions "
+            "that follow them. It records answers only; nothing is calculated from them."
+        ),
+        "item": [section_group(site, catalog, section) for section in catalog.sections],
+    }
