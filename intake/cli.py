@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import cast
 
 import click
 from flask import Flask, current_app
@@ -11,6 +13,11 @@ from flask.cli import AppGroup
 from forms.loader import get_catalog
 from intake import accounts, audit, db, migrate, totp
 from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
+from intake.ehr import keys as ehr_keys
+from intake.ehr.auth import token_provider
+from intake.ehr.client import FhirClient
+from intake.ehr.errors import EhrError
+from intake.ehr.settings import ehr_settings, settings_problems
 from intake.invitations import create_invitation, find_by_public_id, patient_link
 from intake.passwords import PasswordRejected, check_password
 from intake.submissions import store_pdf as render_and_store
@@ -221,6 +228,77 @@ def reset_totp(email: str) -> None:
         totp.turn_off(user)
         audit.record(tx, CLI_ACTOR, "user.totp_reset")
     click.echo(f"Two-factor sign-in is off for {user.email}: it signs in with its password alone.")
+
+
+# --- EHR hand-off: the signing key and a connection check (intake.ehr) ---------------------------
+
+
+def _echo_jwks(key: ehr_keys.PrivateKey, alg: ehr_keys.KeyAlg) -> None:
+    click.echo(json.dumps(ehr_keys.public_jwks(key, alg), indent=2))
+
+
+@intake_cli.command("ehr-keygen")
+@click.option(
+    "--alg",
+    type=click.Choice(ehr_keys.KEY_ALGS),
+    default=None,
+    help="Signing algorithm (default: EHR_KEY_ALG).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing key; the EHR needs the new one.")
+def ehr_keygen(alg: str | None, force: bool) -> None:
+    """Make the service's SMART Backend Services key; print the public JWKS to register."""
+    configured = current_app.config["EHR_KEY_ALG"]
+    chosen = cast(ehr_keys.KeyAlg, alg or configured)
+    path = Path(current_app.config["EHR_KEY_PATH"])
+    try:
+        key = ehr_keys.generate_key_file(path, chosen, force=force)
+    except (ehr_keys.KeyFileError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    _echo_jwks(key, chosen)  # stdout holds the JWKS alone: `... ehr-keygen > jwks.json` works
+    click.echo(f"Wrote the {chosen} private key to {path} (mode 0600; never send it).", err=True)
+    click.echo("Register the public JWKS above with the EHR for this client.", err=True)
+    if chosen != configured:
+        click.echo(f"Set EHR_KEY_ALG={chosen}: the service signs with EHR_KEY_ALG.", err=True)
+
+
+@intake_cli.command("ehr-jwks")
+def ehr_jwks() -> None:
+    """Print the public JWKS of the existing key, to register it with the EHR again."""
+    alg = current_app.config["EHR_KEY_ALG"]
+    try:
+        key = ehr_keys.load_private_key(Path(current_app.config["EHR_KEY_PATH"]), alg)
+    except ehr_keys.KeyFileError as error:
+        raise click.ClickException(str(error)) from None
+    _echo_jwks(key, alg)
+
+
+@intake_cli.command("ehr-check")
+def ehr_check() -> None:
+    """Check the EHR settings, get an access token and read the EHR's /metadata."""
+    settings = ehr_settings(current_app.config)
+    if settings is None:
+        click.echo("The EHR hand-off is off: EHR_FHIR_BASE_URL is not set.")
+        return
+    problems = settings_problems(settings)
+    for problem in problems:
+        click.echo(f"- {problem}", err=True)
+    if problems:
+        raise click.ClickException("Fix the EHR settings above, then run ehr-check again.")
+    try:
+        token_provider(settings).token()
+        click.echo(f"Access token: OK ({settings.auth}).")
+        with FhirClient(settings) as client:
+            statement = client.capabilities()
+    except EhrError as error:
+        raise click.ClickException(str(error)) from None
+    software = (statement.get("software") or {}).get("name") or "unnamed software"
+    click.echo(
+        f"OK: {settings.base_url}/metadata answered (FHIR {statement.get('fhirVersion', '?')}, "
+        f"{software})."
+    )
+
+
+# --- end of EHR hand-off commands ------------------------------------------------------------------
 
 
 def init_app(app: Flask) -> None:
