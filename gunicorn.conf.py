@@ -16,6 +16,9 @@ from typing import Any
 wsgi_app = "wsgi:app"
 bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
 workers = 2
+# "Send to EHR" waits for the EHR's answer, retries included (EHR_TIMEOUT_SECONDS, EHR_RETRIES):
+# the default 30 s would kill the worker mid-upload.
+timeout = 120
 accesslog = "-"
 errorlog = "-"
 # gunicorn 27 opens a control socket in ~/.gunicorn by default: one per user, shared by every

@@ -14,6 +14,7 @@ from forms.loader import get_catalog
 from intake import accounts, audit, db, migrate, totp
 from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
 from intake.ehr import keys as ehr_keys
+from intake.ehr import push
 from intake.ehr.auth import token_provider
 from intake.ehr.client import FhirClient
 from intake.ehr.errors import EhrError
@@ -296,6 +297,30 @@ def ehr_check() -> None:
         f"OK: {settings.base_url}/metadata answered (FHIR {statement.get('fhirVersion', '?')}, "
         f"{software})."
     )
+
+
+@intake_cli.command("push")
+@click.argument("intake_id")
+def push_command(intake_id: str) -> None:
+    """Send a submitted intake's PDF to the EHR as a DocumentReference (never twice)."""
+    try:
+        result = push.send(intake_id.strip().upper(), CLI_ACTOR)
+    except push.NotConfiguredError as exc:
+        raise click.ClickException(f"Sending to the EHR is not set up: {exc}") from exc
+    except push.NotSubmittedError as exc:
+        raise click.ClickException(f"No submitted intake {intake_id}.") from exc
+    headline = {
+        "created": "Created: the EHR now has the document",
+        "exists": "Already there: the EHR had this document; nothing new was created",
+        "rejected": "Rejected by the EHR",
+        "failed": "Not sent",
+    }[result.outcome]
+    remote = f" (EHR id {result.remote_id})" if result.remote_id else ""
+    status = f" [HTTP {result.http_status}]" if result.http_status else ""
+    click.echo(f"{headline}{remote}{status}.")
+    if result.outcome in ("rejected", "failed"):
+        click.echo(result.message, err=True)
+        raise SystemExit(1)
 
 
 # --- end of EHR hand-off commands ------------------------------------------------------------------

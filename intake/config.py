@@ -113,7 +113,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         ),
         # RS384 or ES384; the key pair lives in this file (made by `intake ehr-keygen`).
         "EHR_KEY_ALG": os.environ.get("EHR_KEY_ALG", "ES384"),
-        "EHR_KEY_PATH": os.environ.get("EHR_KEY_PATH") or str(instance_path / "ehr_private_key.pem"),
+        "EHR_KEY_PATH": os.environ.get("EHR_KEY_PATH")
+        or str(instance_path / "ehr_private_key.pem"),
         "EHR_BEARER_TOKEN": os.environ.get("EHR_BEARER_TOKEN") or None,
         "EHR_TIMEOUT_SECONDS": float(os.environ.get("EHR_TIMEOUT_SECONDS", 20)),
         "EHR_RETRIES": int(os.environ.get("EHR_RETRIES", 3)),

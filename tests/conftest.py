@@ -22,6 +22,7 @@ from intake.demo import demo_answers, demo_detail_sections
 from intake.invitations import create_invitation, find_by_public_id
 from intake.models import Intake
 from intake.submissions import store_pdf, submit_intake
+from tests.loopback_fhir import fhir, fhir_server  # noqa: F401  (fixtures: the loopback FHIR server)
 
 
 def _database_url(tmp_path: Path) -> str:

@@ -70,6 +70,7 @@ EXPECTED: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {
     ("clinician.summary_pdf", "GET"): (LOGIN, LOGIN, 200, 200),
     ("clinician.reviewed", "POST"): (LOGIN, LOGIN, OK, OK),
     ("clinician.revoke", "POST"): (LOGIN, LOGIN, OK, OK),
+    ("clinician.send_to_ehr", "POST"): (LOGIN, LOGIN, OK, OK),
     ("clinician.reissue", "POST"): (LOGIN, LOGIN, OK, OK),
     # Admin pages: the admin role only; clinicians get 403.
     ("clinician.admin.audit_log", "GET"): (LOGIN, LOGIN, DENIED, 200),

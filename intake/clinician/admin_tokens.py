@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, Length
 
 from intake import api_tokens, audit, db
 from intake.clinician.access import signed_in
@@ -24,8 +24,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 class NewTokenForm(FlaskForm):
     name = StringField(
         _l("What will use it"),
+        filters=[lambda value: " ".join(value.split()) if value else value],
         validators=[
-            InputRequired(_l("Name the system that will use the token.")),
+            DataRequired(_l("Name the system that will use the token.")),
             Length(max=api_tokens.NAME_MAX, message=_l("Keep the name to 100 characters.")),
         ],
     )

@@ -3,7 +3,7 @@ and download is in the audit log, with who and from where (never what was on the
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
@@ -15,11 +15,14 @@ from intake.clinician.workspace import intake_or_404
 from intake.clock import utcnow
 from intake.details import intake_details, submitted_summary
 from intake.drafts import lock_for_update
+from intake.ehr import push
 from intake.history import intake_history
 from intake.submissions import NotSubmittedError, mark_reviewed, stored_pdf, summary_filename
 
 #: Notices the intake page may show after an action; only these names are shown.
-NOTICES = frozenset({"revoked", "reviewed", "already_submitted", "not_submitted", "bad_days"})
+NOTICES = frozenset(
+    {"revoked", "reviewed", "already_submitted", "not_submitted", "bad_days", "ehr_sent", "ehr_off"}
+)
 
 
 @bp.get("/intakes/<public_id>", endpoint="intake")
@@ -32,6 +35,8 @@ def intake_page(public_id: str) -> ResponseReturnValue:
         details = intake_details(found, utcnow())
         summary = submitted_summary(found)
         history = intake_history(tx, found)
+        ehr_enabled = current_app.config["EHR_FHIR_BASE_URL"] is not None
+        last_upload = push.latest_upload(tx, found) if ehr_enabled else None
     notice = request.args.get("done")
     return render_template(
         "clinician/intake.html",
@@ -41,6 +46,8 @@ def intake_page(public_id: str) -> ResponseReturnValue:
         clinician=clinician,
         new_link_form=NewLinkForm(),
         notice=notice if notice in NOTICES else None,
+        ehr_enabled=ehr_enabled,
+        last_upload=last_upload,
     )
 
 
@@ -83,4 +90,24 @@ def reviewed(public_id: str) -> ResponseReturnValue:
                 )
         except NotSubmittedError:
             done = "not_submitted"
+    return redirect(url_for("clinician.intake", public_id=found.public_id, done=done), 303)
+
+
+@bp.post("/intakes/<public_id>/send-to-ehr")
+def send_to_ehr(public_id: str) -> ResponseReturnValue:
+    """Send the document to the EHR now; the intake page then shows what the EHR answered.
+
+    Synchronous: with retries this can take a while (gunicorn's timeout allows for it), and the
+    clinician sees the real outcome rather than "queued".
+    """
+    clinician = signed_in()
+    with db.transaction() as tx:
+        found = intake_or_404(tx, public_id)
+    try:
+        push.send(found.public_id, clinician.actor, request.remote_addr)
+        done = "ehr_sent"
+    except push.NotConfiguredError:
+        done = "ehr_off"
+    except push.NotSubmittedError:
+        done = "not_submitted"
     return redirect(url_for("clinician.intake", public_id=found.public_id, done=done), 303)

@@ -1,0 +1,142 @@
+"""The export API: an admin makes a token, another system fetches with it; clinicians fetch with
+their session; every export is audited; revoked tokens and strangers get a FHIR 401."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from intake import db
+from intake.fhir import exports
+from intake.fhir.site import fhir_json
+from intake.models import ApiToken, AuditEvent
+from tests.conftest import load_intake
+from tests.test_accounts import login, make_user
+
+ADMIN = "admin@example.org"
+KINDS = ("questionnaire-response", "document-reference", "bundle")
+
+
+def make_token(app: Flask, client: FlaskClient, name: str = "Interface engine") -> str:
+    """Through the admin page, as an administrator would."""
+    make_user(app, ADMIN, role="admin")
+    assert login(client, ADMIN).status_code == 303
+    page = client.post("/clinic/admin/api-tokens", data={"name": name})
+    assert page.status_code == 201
+    assert page.headers["Cache-Control"] == "no-store"
+    match = re.search(r'value="(itk_[A-Za-z0-9_-]+)"', page.get_data(as_text=True))
+    assert match, "the token is shown once"
+    return match.group(1)
+
+
+def audit_rows(app: Flask, public_id: str | None = None) -> list[tuple[str, str, str]]:
+    with app.app_context():
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if public_id:
+            query = query.where(AuditEvent.intake_public_id == public_id)
+        return [(r.actor, r.action, r.outcome) for r in db.session().scalars(query)]
+
+
+def test_a_token_fetches_every_export_and_each_is_audited(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    public_id = submitted()
+    token = make_token(app, client)
+    system = app.test_client()  # no cookie: only the token
+    auth = {"Authorization": f"Bearer {token}"}
+    base = f"/clinic/api/v1/intakes/{public_id}"
+
+    pdf = system.get(f"{base}/summary.pdf", headers=auth)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    intake = load_intake(app, public_id)
+    assert pdf.data == intake.submission.pdf
+    bodies = {}
+    for kind in KINDS:
+        response = system.get(f"{base}/{kind}", headers=auth)
+        assert response.status_code == 200, kind
+        assert response.mimetype == "application/fhir+json"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert f"_{kind}.json" in response.headers["Content-Disposition"]
+        bodies[kind] = response.data
+    with app.test_request_context():
+        expected = fhir_json(exports.questionnaire_response(intake, intake.submission))
+    assert bodies["questionnaire-response"] == expected
+
+    with app.app_context():
+        token_id = db.session().scalars(select(ApiToken.id)).one()
+    actor = f"token:{token_id}"
+    assert audit_rows(app, public_id) == [
+        (actor, "pdf.download", "ok"),
+        (actor, "export.fhir_response", "ok"),
+        (actor, "export.fhir_document", "ok"),
+        (actor, "export.fhir_bundle", "ok"),
+    ]
+    # The intake's history names the token by the name the admin gave it.
+    page = client.get(f"/clinic/intakes/{public_id}").get_data(as_text=True)
+    assert "API token Interface engine" in page
+    assert "FHIR data downloaded (3 times" in page
+
+
+def test_a_revoked_or_wrong_token_gets_a_fhir_401(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    public_id = submitted()
+    token = make_token(app, client)
+    system = app.test_client()
+    url = f"/clinic/api/v1/intakes/{public_id}/bundle"
+    for header in ("Bearer itk_wrong", "Basic abc", f"Bearer {token}x"):
+        response = system.get(url, headers={"Authorization": header})
+        assert response.status_code == 401
+        assert response.get_json()["resourceType"] == "OperationOutcome"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    with app.app_context():
+        token_id = db.session().scalars(select(ApiToken.id)).one()
+    assert client.post(f"/clinic/admin/api-tokens/{token_id}/revoke").status_code == 303
+    page = client.get("/clinic/admin/api-tokens").get_data(as_text=True)
+    assert "Revoked" in page and token not in page
+    assert system.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    actions = [action for _actor, action, _o in audit_rows(app)]
+    assert "api_token.create" in actions and "api_token.revoke" in actions
+    assert not [a for a in actions if a.startswith("export.")]
+
+
+def test_clinicians_export_with_their_session_from_the_intake_page(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    public_id = submitted()
+    user_id = make_user(app)
+    assert login(client).status_code == 303
+    page = client.get(f"/clinic/intakes/{public_id}").get_data(as_text=True)
+    links = re.findall(r'href="(/clinic/api/v1/intakes/[^"]+)"', page)
+    assert sorted(links) == sorted(
+        f"/clinic/api/v1/intakes/{public_id}/{kind}"
+        for kind in ("questionnaire-response", "bundle")
+    )
+    for link in links:
+        assert client.get(link).status_code == 200
+    assert audit_rows(app, public_id)[-2:] == [
+        (f"user:{user_id}", "export.fhir_response", "ok"),
+        (f"user:{user_id}", "export.fhir_bundle", "ok"),
+    ]
+
+
+def test_unsubmitted_and_unknown_intakes_are_404(app: Flask, client: FlaskClient, invite) -> None:  # type: ignore[no-untyped-def]
+    draft = invite()
+    make_user(app)
+    assert login(client).status_code == 303
+    for public_id in (draft.public_id, "AAAA-BBBB-CCCC", "nonsense"):
+        response = client.get(f"/clinic/api/v1/intakes/{public_id}/bundle")
+        assert response.status_code == 404
+        assert response.get_json()["issue"][0]["code"] == "not-found"
+
+
+def test_an_admin_token_needs_a_name(app: Flask, client: FlaskClient) -> None:
+    make_user(app, ADMIN, role="admin")
+    assert login(client, ADMIN).status_code == 303
+    response = client.post("/clinic/admin/api-tokens", data={"name": "  "})
+    assert response.status_code == 422
+    assert "Name the system that will use the token." in response.get_data(as_text=True)

@@ -1,0 +1,312 @@
+""" "Send to EHR" against a real FHIR server on loopback (Medplum's engine, tests/fhir_server).
+
+Through the clinic page and the CLI, as a clinician and clinic IT would: the document is created
+once and reads back byte-identical, a retry never makes a second one, refusals and outages are
+reported on the intake page and audited, and SMART Backend Services authenticates with the key
+pair ``intake ehr-keygen`` made, against a token endpoint that checks the signed assertion.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from intake import db
+from intake.ehr import push
+from intake.fhir import exports
+from intake.models import AuditEvent, EhrUpload
+from tests.conftest import load_intake
+from tests.loopback_fhir import LoopbackFhirServer
+from tests.test_accounts import login, make_user
+
+BEARER = "static-test-token-0123456789"
+CLIENT_ID = "intake-test-client"
+DOB = "1980-03-27"  # the conftest invite's default
+
+
+@pytest.fixture
+def clinic(app: Flask, client: FlaskClient) -> int:
+    user_id = make_user(app)
+    assert login(client).status_code == 303
+    return user_id
+
+
+@pytest.fixture
+def ehr(app: Flask, fhir: LoopbackFhirServer) -> LoopbackFhirServer:
+    """The app pointed at the loopback server with a static bearer token; a patient MRN-1."""
+    fhir.add_bearer(BEARER)
+    app.config.update(
+        EHR_FHIR_BASE_URL=fhir.base_url,
+        EHR_AUTH="bearer",
+        EHR_BEARER_TOKEN=BEARER,
+        EHR_RETRIES=2,
+        EHR_BACKOFF_SECONDS=0.01,
+        EHR_TIMEOUT_SECONDS=5,
+    )
+    fhir.create_patient(app.config["FHIR_MRN_SYSTEM"], "MRN-1", "Doe", "Jane", DOB)
+    return fhir
+
+
+def documents(fhir: LoopbackFhirServer) -> list[dict[str, Any]]:
+    return fhir.stored("DocumentReference")
+
+
+def send_from_page(client: FlaskClient, public_id: str) -> str:
+    response = client.post(f"/clinic/intakes/{public_id}/send-to-ehr")
+    assert response.status_code == 303
+    assert response.location.endswith(f"/clinic/intakes/{public_id}?done=ehr_sent")
+    return client.get(response.location).get_data(as_text=True)
+
+
+def ehr_audit(app: Flask, public_id: str) -> list[tuple[str, str]]:
+    with app.app_context():
+        rows = db.session().scalars(
+            select(AuditEvent)
+            .where(AuditEvent.intake_public_id == public_id, AuditEvent.action == "ehr.send")
+            .order_by(AuditEvent.id)
+        )
+        return [(row.actor, row.outcome) for row in rows]
+
+
+def test_send_creates_one_document_that_reads_back_byte_identical(
+    app: Flask,
+    client: FlaskClient,
+    clinic: int,
+    submitted: Callable[..., str],
+    ehr: LoopbackFhirServer,
+) -> None:
+    public_id = submitted()
+    page = send_from_page(client, public_id)
+    assert "the EHR created the document" in page
+    (doc,) = documents(ehr)
+    assert f"(EHR id {doc['id']})" in page
+
+    # Read back through the FHIR API: the very bytes the clinic downloads.
+    read = ehr.get(f"DocumentReference/{doc['id']}")
+    assert read.status_code == 200
+    stored = load_intake(app, public_id).submission.pdf
+    attachment = read.json()["content"][0]["attachment"]
+    assert base64.b64decode(attachment["data"]) == stored
+    assert attachment["size"] == len(stored)
+    pdf_download = client.get(f"/clinic/intakes/{public_id}/summary.pdf").data
+    assert pdf_download == stored
+
+    # The subject is the EHR's own patient, found by MRN; searchable by patient and type.
+    (patient,) = ehr.stored("Patient")
+    assert read.json()["subject"]["reference"] == f"Patient/{patient['id']}"
+    found = ehr.search(
+        "DocumentReference",
+        {"patient": f"Patient/{patient['id']}", "type": "http://loinc.org|51855-5"},
+    )
+    assert [d["id"] for d in found] == [doc["id"]]
+    assert ehr.search("DocumentReference", {"type": "http://loinc.org|11506-3"}) == []
+
+    # The If-None-Exist header went out on the service's own identifier.
+    (post,) = [r for r in ehr.requests() if r["method"] == "POST"]
+    assert post["if_none_exist"] == (
+        f"identifier={app.config['FHIR_CANONICAL_BASE']}/document|{public_id}"
+    )
+    assert ehr_audit(app, public_id) == [(f"user:{clinic}", "ok")]
+    # Once it is there, the page offers no second send.
+    assert "Send to EHR" not in page.split('id="ehr-status"')[1].split("</section>")[0]
+
+
+def test_sending_again_never_makes_a_second_document(
+    app: Flask,
+    client: FlaskClient,
+    clinic: int,
+    submitted: Callable[..., str],
+    ehr: LoopbackFhirServer,
+) -> None:
+    public_id = submitted()
+    send_from_page(client, public_id)
+    page = send_from_page(client, public_id)  # a second tab, a double click
+    assert "the EHR already had this document" in page
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["intake", "push", public_id])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Already there")
+    assert len(documents(ehr)) == 1
+    identifier = f"{app.config['FHIR_CANONICAL_BASE']}/document|{public_id}"
+    assert len(ehr.search("DocumentReference", {"identifier": identifier})) == 1
+    assert [o for _a, o in ehr_audit(app, public_id)] == ["ok", "exists", "exists"]
+
+
+def test_server_errors_are_retried_and_then_succeed(
+    app: Flask, submitted: Callable[..., str], ehr: LoopbackFhirServer
+) -> None:
+    public_id = submitted()
+    ehr.fail_next(503, count=2)  # the patient search and the first create attempt
+    with app.app_context():
+        result = push.send(public_id, "cli")
+    assert result.outcome == "created", result.message
+    assert len(documents(ehr)) == 1
+
+
+def test_an_outage_is_reported_and_a_later_send_works(
+    app: Flask,
+    client: FlaskClient,
+    clinic: int,
+    submitted: Callable[..., str],
+    ehr: LoopbackFhirServer,
+) -> None:
+    public_id = submitted()
+    ehr.fail_next(503, count=3)  # every attempt of the first send (EHR_RETRIES=2)
+    page = send_from_page(client, public_id)
+    assert "Sending to the EHR did not work" in page
+    assert "Sending again is safe" in page
+    assert "Send to EHR again" in page
+    assert documents(ehr) == []
+    page = send_from_page(client, public_id)
+    assert "the EHR created the document" in page
+    assert [o for _a, o in ehr_audit(app, public_id)] == ["failed", "ok"]
+
+
+def test_an_invalid_document_is_rejected_and_the_reason_shown(
+    app: Flask,
+    client: FlaskClient,
+    clinic: int,
+    submitted: Callable[..., str],
+    ehr: LoopbackFhirServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = exports.document_reference
+
+    def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {**real(*args, **kwargs), "status": "bogus"}  # fhir.resources lets this through
+
+    monkeypatch.setattr(push.exports, "document_reference", broken)
+    public_id = submitted()
+    page = send_from_page(client, public_id)
+    assert "The EHR refused the document" in page
+    assert "(HTTP 400)" in page
+    with app.app_context():
+        upload = db.session().scalars(select(EhrUpload)).one()
+    assert upload.outcome == "rejected" and upload.http_status == 400
+    assert "status" in (upload.message or "")  # the OperationOutcome names the element
+    assert documents(ehr) == []
+    assert ehr_audit(app, public_id) == [(f"user:{clinic}", "rejected")]
+
+
+def test_a_redirect_is_reported_and_never_followed(
+    app: Flask, submitted: Callable[..., str], ehr: LoopbackFhirServer
+) -> None:
+    public_id = submitted()
+    ehr.redirect_next("http://127.0.0.1:9/elsewhere", count=5)
+    with app.app_context():
+        result = push.send(public_id, "cli")
+    assert result.outcome == "failed"
+    assert "redirect" in result.message.lower()
+    assert documents(ehr) == []
+
+
+@pytest.mark.parametrize(
+    ("mrn", "seed", "expected"),
+    [
+        ("MRN-404", None, "has no patient with MRN MRN-404"),
+        ("MRN-2", ("MRN-2", "1955-01-01"), "another date of birth"),
+        ("MRN-3", ("MRN-3", DOB, "MRN-3", DOB), "2 patients with MRN MRN-3"),
+        (None, None, "This intake has no MRN"),
+    ],
+)
+def test_no_document_lands_on_a_patient_that_may_be_the_wrong_one(
+    app: Flask,
+    submitted: Callable[..., str],
+    ehr: LoopbackFhirServer,
+    mrn: str | None,
+    seed: tuple[str, ...] | None,
+    expected: str,
+) -> None:
+    system = app.config["FHIR_MRN_SYSTEM"]
+    pairs = list(zip(seed[::2], seed[1::2], strict=True)) if seed else []
+    for value, birth in pairs:
+        ehr.create_patient(system, value, "Doe", "Jane", birth)
+    public_id = submitted(mrn=mrn)
+    with app.app_context():
+        result = push.send(public_id, "cli")
+    assert result.outcome == "failed"
+    assert expected in result.message
+    assert documents(ehr) == []
+
+
+@pytest.mark.parametrize("alg", ["ES384", "RS384"])
+def test_smart_backend_services_with_the_generated_key(
+    app: Flask,
+    submitted: Callable[..., str],
+    ehr: LoopbackFhirServer,
+    tmp_path: Path,
+    alg: str,
+) -> None:
+    app.config.update(
+        EHR_AUTH="smart",
+        EHR_BEARER_TOKEN=None,
+        EHR_TOKEN_URL=ehr.token_url,
+        EHR_CLIENT_ID=CLIENT_ID,
+        EHR_KEY_ALG=alg,
+        EHR_KEY_PATH=str(tmp_path / "ehr_key.pem"),
+    )
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["intake", "ehr-keygen", "--alg", alg])
+    assert made.exit_code == 0, made.output
+    jwks = json.loads(made.stdout)
+    ehr.register_client(CLIENT_ID, jwks)
+
+    checked = runner.invoke(args=["intake", "ehr-check"])
+    assert checked.exit_code == 0, checked.output
+
+    public_id = submitted()
+    pushed = runner.invoke(args=["intake", "push", public_id])
+    assert pushed.exit_code == 0, pushed.output
+    assert pushed.output.startswith("Created")
+    assert len(documents(ehr)) == 1
+    seen = ehr.requests()
+    assert any(r["path"] == "/auth/token" and r["status"] == 200 for r in seen)
+    fhir_posts = [r for r in seen if r["method"] == "POST" and r["path"].startswith("/fhir/")]
+    assert [r["authorization_scheme"].lower() for r in fhir_posts] == ["bearer"]
+
+
+def test_smart_with_an_unregistered_key_fails_with_a_clear_message(
+    app: Flask, submitted: Callable[..., str], ehr: LoopbackFhirServer, tmp_path: Path
+) -> None:
+    app.config.update(
+        EHR_AUTH="smart",
+        EHR_TOKEN_URL=ehr.token_url,
+        EHR_CLIENT_ID=CLIENT_ID,
+        EHR_KEY_PATH=str(tmp_path / "ehr_key.pem"),
+    )
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["intake", "ehr-keygen"]).exit_code == 0
+    other = runner.invoke(args=["intake", "ehr-keygen", "--force"])  # a new key, not registered
+    assert other.exit_code == 0
+    ehr.register_client(CLIENT_ID, {"keys": []})
+    public_id = submitted()
+    pushed = runner.invoke(args=["intake", "push", public_id])
+    assert pushed.exit_code == 1
+    assert "invalid_client" in pushed.output
+    assert documents(ehr) == []
+    assert ehr_audit(app, public_id) == [("cli", "failed")]
+
+
+def test_without_an_ehr_endpoint_nothing_breaks(
+    app: Flask, client: FlaskClient, clinic: int, submitted: Callable[..., str]
+) -> None:
+    assert app.config["EHR_FHIR_BASE_URL"] is None
+    public_id = submitted()
+    page = client.get(f"/clinic/intakes/{public_id}").get_data(as_text=True)
+    assert "Send to EHR" not in page
+    assert "Download PDF" in page
+    response = client.post(f"/clinic/intakes/{public_id}/send-to-ehr")
+    assert response.location.endswith("done=ehr_off")
+    assert "Sending to the EHR is not set up" in client.get(response.location).get_data(
+        as_text=True
+    )
+    result = app.test_cli_runner().invoke(args=["intake", "push", public_id])
+    assert result.exit_code == 1 and "not set up" in result.output
