@@ -310,3 +310,35 @@ def test_without_an_ehr_endpoint_nothing_breaks(
     )
     result = app.test_cli_runner().invoke(args=["intake", "push", public_id])
     assert result.exit_code == 1 and "not set up" in result.output
+
+
+def test_a_real_server_accepts_every_resource_and_the_bundle_twice_is_one_of_each(
+    app: Flask, submitted: Callable[..., str], ehr: LoopbackFhirServer
+) -> None:
+    """Medplum validates against the R4 structure definitions and required value sets: a second,
+    independent check of what fhir.resources accepted."""
+    public_id = submitted()
+    intake = load_intake(app, public_id)
+    with app.test_request_context():
+        questionnaire = exports.questionnaire()
+        response = exports.questionnaire_response(intake, intake.submission)
+        document = exports.document_reference(intake, intake.submission, intake.submission.pdf)
+        bundle = exports.transaction_bundle(intake, intake.submission, intake.submission.pdf)
+    for resource in (questionnaire, response, document):
+        created = ehr.post(
+            resource["resourceType"], {k: v for k, v in resource.items() if k != "id"}
+        )
+        assert created.status_code == 201, created.text[:1000]
+    ehr.reset()
+
+    for expected in ("201", "200"):  # created, then found by ifNoneExist
+        answer = ehr.post("", bundle)
+        assert answer.status_code == 200, answer.text[:1000]
+        assert answer.json()["type"] == "transaction-response"
+        assert [e["response"]["status"] for e in answer.json()["entry"]] == [expected, expected]
+    (stored_response,) = ehr.stored("QuestionnaireResponse")
+    (stored_document,) = ehr.stored("DocumentReference")
+    related = stored_document["context"]["related"][0]
+    assert related["reference"] == f"QuestionnaireResponse/{stored_response['id']}"
+    data = base64.b64decode(stored_document["content"][0]["attachment"]["data"])
+    assert data == intake.submission.pdf
