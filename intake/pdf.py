@@ -4,6 +4,10 @@ The HTML is rendered from ``templates/pdf/summary.html`` with the stylesheet inl
 WeasyPrint with no base URL and a fetcher that refuses every URL: patient text is escaped by
 Jinja, and even if markup ever slipped through, nothing on the server or the network could be
 read into the PDF (PITFALLS: ``<link rel="attachment" href="file:///...">`` embeds files).
+
+The PDF is an archival, self-describing file: PDF/A-3b, tagged for accessibility, and able to
+carry the intake's FHIR QuestionnaireResponse as an associated file built from bytes in memory.
+Every date in it is the submission time, so the same answers always give the same bytes.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ import shutil
 import subprocess
 import threading
 import unicodedata
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
+from hashlib import md5
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,8 +35,15 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from intake.review import Summary, Table
 
-RENDERER_VERSION = f"weasyprint {weasyprint.__version__} / summary template 1"
+RENDERER_VERSION = f"weasyprint {weasyprint.__version__} / summary template 2"
 PAGE_SIZES = ("A4", "Letter")
+
+#: PDF/A-3 is the archival level that allows embedded files of any type (our FHIR JSON). Level "b"
+#: (appearance) rather than "a" (accessible): "a" needs all content tagged or marked as artifact,
+#: and WeasyPrint 70 leaves the running header and footer as neither. Tags are still written.
+PDF_VARIANT = "pdf/a-3b"
+#: A MIME type that is also a plain PDF name once its "/" is escaped (no parameters, no spaces).
+_MIME_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*/[A-Za-z0-9][A-Za-z0-9.+-]*")
 
 #: One font configuration per process: a new one per render leaks about 0.23 MB each time.
 FONT_CONFIG = FontConfiguration()
@@ -92,6 +106,36 @@ class PdfHeader:
     timezone: str
 
 
+@dataclass(frozen=True)
+class PdfAttachment:
+    """A file embedded in the PDF as a PDF/A-3 associated file, e.g. the intake's FHIR JSON.
+
+    ``created`` (the submission time) is written as both creation and modification date: a
+    default of "now" would make two renders of the same answers differ. ``name`` and
+    ``description`` are readable without opening the file, so they must not identify the
+    patient.
+    """
+
+    name: str
+    data: bytes
+    mime_type: str
+    description: str
+    created: datetime
+
+    def __post_init__(self) -> None:
+        if not self.name or "/" in self.name or "\\" in self.name:
+            raise ValueError("attachment name must be a plain, non-empty file name")
+        if not _MIME_TYPE.fullmatch(self.mime_type):
+            raise ValueError(f"attachment mime_type {self.mime_type!r} is not type/subtype")
+        if self.created.tzinfo is None:
+            raise ValueError("attachment created must be timezone-aware")
+
+    @property
+    def checksum(self) -> str:
+        """The /CheckSum WeasyPrint writes for this file: how the finisher finds it again."""
+        return f"<{md5(self.data, usedforsecurity=False).hexdigest()}>"
+
+
 def submitted_text(submitted_at: datetime, timezone: str) -> str:
     """Date and time in the clinic's zone, named: "2026-11-25 14:03 (Europe/Berlin, UTC+01:00)"."""
     if submitted_at.tzinfo is None:
@@ -139,17 +183,89 @@ def render_summary_pdf(
     page_size: str = "A4",
     *,
     fetcher: DenyAllFetcher | None = None,
+    attachments: Sequence[PdfAttachment] = (),
 ) -> bytes:
     """The PDF bytes; pass ``fetcher`` to inspect afterwards what (if anything) was refused."""
-    return render_html_pdf(summary_html(summary, header, page_size), fetcher=fetcher)
+    html = summary_html(summary, header, page_size)
+    return render_html_pdf(html, fetcher=fetcher, attachments=attachments)
 
 
-def render_html_pdf(html: str, *, fetcher: DenyAllFetcher | None = None) -> bytes:
-    """Any HTML through the same locked-down renderer (tests render stripped summaries with it)."""
-    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher or DenyAllFetcher())
-    with _RENDER_LOCK:
-        pdf: bytes = document.write_pdf(font_config=FONT_CONFIG)
+def render_html_pdf(
+    html: str,
+    *,
+    fetcher: DenyAllFetcher | None = None,
+    attachments: Sequence[PdfAttachment] = (),
+) -> bytes:
+    """Any HTML through the same locked-down renderer (tests render stripped summaries with it).
+
+    The output is PDF/A-3b and tagged; ``attachments`` become associated files (/AF, "Data").
+    """
+    names = [attachment.name for attachment in attachments]
+    if len(set(names)) != len(names):
+        raise ValueError("attachment names must be unique")
+    url_fetcher = fetcher or DenyAllFetcher()
+    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=url_fetcher)
+    # A name tree must be sorted by key; WeasyPrint writes the files in the order given.
+    ordered = sorted(attachments, key=lambda attachment: attachment.name.encode())
+    with _RENDER_LOCK, warnings.catch_warnings():
+        # WeasyPrint 70 opens its sRGB profile for PDF/A and never closes it. CPython closes the
+        # file as soon as it is dropped, mid-render, but the ResourceWarning it emits would fail
+        # every test that renders a PDF (pytest runs with warnings as errors).
+        warnings.filterwarnings(
+            "ignore", r"unclosed file .*sRGB2014\.icc", category=ResourceWarning
+        )
+        pdf: bytes = document.write_pdf(
+            font_config=FONT_CONFIG,
+            pdf_variant=PDF_VARIANT,
+            pdf_tags=True,
+            # Built per render: a WeasyPrint Attachment's source can be read only once.
+            attachments=[_weasyprint_attachment(a, url_fetcher) for a in ordered],
+            finisher=_attachment_finisher(ordered),
+        )
     return pdf
+
+
+def _weasyprint_attachment(attachment: PdfAttachment, fetcher: URLFetcher) -> Any:
+    """A WeasyPrint Attachment from bytes in memory: no file or URL is ever opened for it."""
+    # WeasyPrint formats the dates as "%Y%m%d%H%M%SZ" whatever their zone: give it UTC.
+    created = attachment.created.astimezone(UTC)
+    return weasyprint.Attachment(
+        string=attachment.data,
+        url_fetcher=fetcher,
+        name=attachment.name,
+        description=attachment.description,
+        created=created,
+        modified=created,
+        relationship="Data",
+    )
+
+
+def _attachment_finisher(attachments: Sequence[PdfAttachment]) -> Callable[[Any, Any], None]:
+    """Post-process the PDF objects for what WeasyPrint 70's Attachment cannot express.
+
+    WeasyPrint guesses a file's MIME type from its name ("x.json" gives application/json), so
+    the caller's type is set here; its PDF/A-3 code also lists each file twice in the
+    catalog's /AF. A file that did not make it into the PDF is an error, never a silent gap.
+    """
+    mime_types = {attachment.checksum: attachment.mime_type for attachment in attachments}
+
+    def finish(document: Any, pdf: Any) -> None:
+        found = set()
+        for pdf_object in pdf.objects:
+            extra = getattr(pdf_object, "extra", None)
+            if not isinstance(extra, dict) or extra.get("Type") != "/EmbeddedFile":
+                continue
+            checksum = extra["Params"]["CheckSum"]
+            if checksum in mime_types:
+                extra["Subtype"] = "/" + mime_types[checksum].replace("/", "#2f")
+                found.add(checksum)
+        if missing := set(mime_types) - found:
+            raise RuntimeError(f"{len(missing)} attachment(s) missing from the PDF")
+        associated = pdf.catalog.get("AF")
+        if associated:
+            pdf.catalog["AF"] = type(associated)(dict.fromkeys(associated))
+
+    return finish
 
 
 # Letters with no NFKD decomposition to ASCII that still have a usual spelling in file names.
