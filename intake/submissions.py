@@ -16,6 +16,8 @@ from forms.logic import Visibility, shown_answers
 from intake import pdf
 from intake.clock import as_utc, utcnow
 from intake.drafts import visibility_for
+from intake.fhir.exports import questionnaire_response
+from intake.fhir.site import fhir_json
 from intake.models import Intake, Submission
 from intake.review import build_summary
 
@@ -65,11 +67,34 @@ def pdf_header(intake: Intake, submission: Submission) -> pdf.PdfHeader:
     )
 
 
+#: The embedded answers' file name and description: readable without opening the PDF, so they
+#: say what the file is and never whose.
+ANSWERS_FILE = "questionnaire-response.json"
+ANSWERS_DESCRIPTION = "The answers in this summary, as a FHIR R4 QuestionnaireResponse"
+
+
+def answers_attachment(intake: Intake, submission: Submission) -> pdf.PdfAttachment:
+    """The submission's QuestionnaireResponse, as the PDF carries it (the same bytes as the
+    export: one builder, one serialisation)."""
+    return pdf.PdfAttachment(
+        name=ANSWERS_FILE,
+        data=fhir_json(questionnaire_response(intake, submission)),
+        mime_type="application/fhir+json",
+        description=ANSWERS_DESCRIPTION,
+        created=as_utc(submission.submitted_at),
+    )
+
+
 def render_pdf_bytes(intake: Intake, submission: Submission) -> bytes:
-    """Render the summary of a submission from its frozen answers."""
+    """Render the summary of a submission from its frozen answers, with them embedded as FHIR."""
     summary = build_summary(get_catalog(), submission.answers, submission_visibility(submission))
     header = pdf_header(intake, submission)
-    return pdf.render_summary_pdf(summary, header, current_app.config["PDF_PAGE_SIZE"])
+    return pdf.render_summary_pdf(
+        summary,
+        header,
+        current_app.config["PDF_PAGE_SIZE"],
+        attachments=[answers_attachment(intake, submission)],
+    )
 
 
 def store_pdf(submission: Submission) -> bool:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pikepdf
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.documentreference import DocumentReference
@@ -319,3 +321,18 @@ def test_bundle_is_an_idempotent_transaction_linking_document_to_response(
     related = document_entry["resource"]["context"]["related"][0]
     assert related["reference"] == response_entry["fullUrl"]
     assert response_entry["fullUrl"] != document_entry["fullUrl"]
+
+
+def test_the_stored_pdf_carries_the_exported_answers(resources: dict[str, Any]) -> None:
+    """PDF/A-3b with the QuestionnaireResponse inside, byte-equal to the JSON export."""
+    with pikepdf.open(io.BytesIO(resources["pdf"])) as pdf:
+        meta = pdf.open_metadata()
+        assert meta["pdfaid:part"] == "3" and meta["pdfaid:conformance"] == "B"
+        (name,) = pdf.attachments.keys()
+        assert name == "questionnaire-response.json"
+        embedded = pdf.attachments[name].get_file()
+        assert embedded.mime_type == "application/fhir+json"
+        data = embedded.read_bytes()
+        title = str(meta.get("dc:title"))
+    assert data == fhir_json(resources["response"])
+    assert "Jane" not in title and "Doe" not in title and "MRN-1" not in title
