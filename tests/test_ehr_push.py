@@ -87,7 +87,7 @@ def test_send_creates_one_document_that_reads_back_byte_identical(
     page = send_from_page(client, public_id)
     assert "the EHR created the document" in page
     (doc,) = documents(ehr)
-    assert f"(EHR id {doc['id']})" in page
+    assert f"""The EHR's id for it: <span class="mono">{doc["id"]}</span>""" in page
 
     # Read back through the FHIR API: the very bytes the clinic downloads.
     read = ehr.get(f"DocumentReference/{doc['id']}")
