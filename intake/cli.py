@@ -309,16 +309,19 @@ def push_command(intake_id: str) -> None:
         raise click.ClickException(f"Sending to the EHR is not set up: {exc}") from exc
     except push.NotSubmittedError as exc:
         raise click.ClickException(f"No submitted intake {intake_id}.") from exc
+    except push.AlreadySendingError as exc:
+        raise click.ClickException("A send of this intake is under way; try again later.") from exc
     headline = {
         "created": "Created: the EHR now has the document",
         "exists": "Already there: the EHR had this document; nothing new was created",
         "rejected": "Rejected by the EHR",
         "failed": "Not sent",
+        "unmatched": "Not sent: the EHR's patient could not be matched",
     }[result.outcome]
     remote = f" (EHR id {result.remote_id})" if result.remote_id else ""
     status = f" [HTTP {result.http_status}]" if result.http_status else ""
     click.echo(f"{headline}{remote}{status}.")
-    if result.outcome in ("rejected", "failed"):
+    if result.outcome not in ("created", "exists"):
         click.echo(result.message, err=True)
         raise SystemExit(1)
 

@@ -119,6 +119,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "EHR_TIMEOUT_SECONDS": float(os.environ.get("EHR_TIMEOUT_SECONDS", 20)),
         "EHR_RETRIES": int(os.environ.get("EHR_RETRIES", 3)),
         "EHR_BACKOFF_SECONDS": float(os.environ.get("EHR_BACKOFF_SECONDS", 1.0)),
+        # The most one send may take, retries included: below gunicorn's timeout (120 s), so a
+        # slow EHR ends in a recorded "not sent", never in a killed worker.
+        "EHR_SEND_BUDGET_SECONDS": float(os.environ.get("EHR_SEND_BUDGET_SECONDS", 90)),
     }
     config.update(overrides or {})
     if config["INTAKE_ENV"] == "production" and not config["SECRET_KEY"]:

@@ -281,8 +281,9 @@ class EhrUpload(Base):
     """One attempt to send an intake's document to the EHR, and what the EHR answered.
 
     Kept per attempt (not per intake): the intake page shows the latest, the history all of them.
-    ``message`` holds the EHR's OperationOutcome text or the network error, never patient data
-    the service put there (the EHR may echo some; it is shown only to signed-in clinicians).
+    Written as "sending" before the network call, so a send cut short still shows. ``message``
+    holds the EHR's OperationOutcome text, the network error, or why the patient did not match
+    (which names the MRN); it is shown only to signed-in clinicians, never logged.
     """
 
     __tablename__ = "ehr_uploads"
@@ -294,7 +295,7 @@ class EhrUpload(Base):
     )
     actor: Mapped[str] = mapped_column(String(40))
     attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # created | exists | rejected | failed
+    # created | exists | rejected | failed | unmatched | sending (intake.ehr.push.OUTCOMES)
     outcome: Mapped[str] = mapped_column(String(20))
     http_status: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=1)

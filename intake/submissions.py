@@ -17,6 +17,7 @@ from intake import pdf
 from intake.clock import as_utc, utcnow
 from intake.drafts import visibility_for
 from intake.fhir.exports import questionnaire_response
+from intake.fhir.response import CatalogVersionError
 from intake.fhir.site import fhir_json
 from intake.models import Intake, Submission
 from intake.review import build_summary
@@ -89,11 +90,14 @@ def render_pdf_bytes(intake: Intake, submission: Submission) -> bytes:
     """Render the summary of a submission from its frozen answers, with them embedded as FHIR."""
     summary = build_summary(get_catalog(), submission.answers, submission_visibility(submission))
     header = pdf_header(intake, submission)
+    try:
+        attachments = [answers_attachment(intake, submission)]
+    except CatalogVersionError:
+        # Answers from an older catalog: the summary still prints; only the FHIR copy is missing.
+        log.warning("PDF of intake %s rendered without its FHIR answers", intake.public_id)
+        attachments = []
     return pdf.render_summary_pdf(
-        summary,
-        header,
-        current_app.config["PDF_PAGE_SIZE"],
-        attachments=[answers_attachment(intake, submission)],
+        summary, header, current_app.config["PDF_PAGE_SIZE"], attachments=attachments
     )
 
 

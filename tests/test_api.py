@@ -13,7 +13,7 @@ from sqlalchemy import select
 from intake import db
 from intake.fhir import exports
 from intake.fhir.site import fhir_json
-from intake.models import ApiToken, AuditEvent
+from intake.models import ApiToken, AuditEvent, Intake
 from tests.conftest import load_intake
 from tests.test_accounts import login, make_user
 
@@ -140,3 +140,37 @@ def test_an_admin_token_needs_a_name(app: Flask, client: FlaskClient) -> None:
     response = client.post("/clinic/admin/api-tokens", data={"name": "  "})
     assert response.status_code == 422
     assert "Name the system that will use the token." in response.get_data(as_text=True)
+
+
+def test_an_api_token_opens_nothing_but_the_exports(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    public_id = submitted()
+    token = make_token(app, client)
+    system = app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    for path in (
+        f"/clinic/intakes/{public_id}",
+        f"/clinic/intakes/{public_id}/summary.pdf",
+        "/clinic/",
+    ):
+        response = system.get(path, headers=auth)
+        assert response.status_code in (302, 303) and "/clinic/login" in response.location
+
+
+def test_answers_under_a_retired_catalog_get_a_clear_audited_409(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    public_id = submitted()
+    with app.app_context(), db.transaction() as tx:
+        intake = tx.scalars(select(Intake).where(Intake.public_id == public_id)).one()
+        assert intake.submission is not None
+        intake.submission.catalog_version = "0.9"
+    make_user(app)
+    assert login(client).status_code == 303
+    response = client.get(f"/clinic/api/v1/intakes/{public_id}/questionnaire-response")
+    assert response.status_code == 409
+    assert "catalog version 0.9" in response.get_json()["issue"][0]["diagnostics"]
+    assert audit_rows(app, public_id)[-1][1:] == ("export.fhir_response", "old_catalog")
+    # The PDF is still there.
+    assert client.get(f"/clinic/api/v1/intakes/{public_id}/summary.pdf").status_code == 200

@@ -70,6 +70,8 @@ def test_send_to_ehr_fails_then_works_from_the_intake_page(
     _, base = live_app
     fhir.add_bearer(BEARER)
     app.config.update(
+        FHIR_CANONICAL_BASE="https://intake.example.org/fhir",
+        FHIR_MRN_SYSTEM="urn:oid:1.2.36.146.595.217.0.1",
         EHR_FHIR_BASE_URL=fhir.base_url,
         EHR_AUTH="bearer",
         EHR_BEARER_TOKEN=BEARER,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from tests.test_accounts import login, make_user
 BEARER = "static-test-token-0123456789"
 CLIENT_ID = "intake-test-client"
 DOB = "1980-03-27"  # the conftest invite's default
+CANONICAL = "https://intake.example.org/fhir"
+MRN_SYSTEM = "urn:oid:1.2.36.146.595.217.0.1"
 
 
 @pytest.fixture
@@ -44,6 +47,8 @@ def ehr(app: Flask, fhir: LoopbackFhirServer) -> LoopbackFhirServer:
     """The app pointed at the loopback server with a static bearer token; a patient MRN-1."""
     fhir.add_bearer(BEARER)
     app.config.update(
+        FHIR_CANONICAL_BASE=CANONICAL,
+        FHIR_MRN_SYSTEM=MRN_SYSTEM,
         EHR_FHIR_BASE_URL=fhir.base_url,
         EHR_AUTH="bearer",
         EHR_BEARER_TOKEN=BEARER,
@@ -211,10 +216,13 @@ def test_a_redirect_is_reported_and_never_followed(
 @pytest.mark.parametrize(
     ("mrn", "seed", "expected"),
     [
-        ("MRN-404", None, "has no patient with MRN MRN-404"),
-        ("MRN-2", ("MRN-2", "1955-01-01"), "another date of birth"),
-        ("MRN-3", ("MRN-3", DOB, "MRN-3", DOB), "2 patients with MRN MRN-3"),
-        (None, None, "This intake has no MRN"),
+        ("MRN-404", [], "has no patient with MRN MRN-404"),
+        ("MRN-2", [("MRN-2", "1955-01-01")], "another one than the patient confirmed"),
+        ("MRN-2", [("MRN-2", None)], "has no date of birth"),
+        ("MRN-3", [("MRN-3", DOB), ("MRN-3", DOB)], "2 patients with MRN MRN-3"),
+        # A comma means "or" in a FHIR search: unescaped, this found the patient MRN-1.
+        ("MRN-1,MRN-999", [], "has no patient with MRN MRN-1,MRN-999"),
+        (None, [], "This intake has no MRN"),
     ],
 )
 def test_no_document_lands_on_a_patient_that_may_be_the_wrong_one(
@@ -222,19 +230,69 @@ def test_no_document_lands_on_a_patient_that_may_be_the_wrong_one(
     submitted: Callable[..., str],
     ehr: LoopbackFhirServer,
     mrn: str | None,
-    seed: tuple[str, ...] | None,
+    seed: list[tuple[str, str | None]],
     expected: str,
 ) -> None:
-    system = app.config["FHIR_MRN_SYSTEM"]
-    pairs = list(zip(seed[::2], seed[1::2], strict=True)) if seed else []
-    for value, birth in pairs:
-        ehr.create_patient(system, value, "Doe", "Jane", birth)
+    for value, birth in seed:
+        patient: dict[str, Any] = {
+            "resourceType": "Patient",
+            "identifier": [{"system": MRN_SYSTEM, "value": value}],
+        }
+        if birth:
+            patient["birthDate"] = birth
+        ehr.seed(patient)
     public_id = submitted(mrn=mrn)
     with app.app_context():
         result = push.send(public_id, "cli")
-    assert result.outcome == "failed"
+    assert result.outcome == "unmatched"
     assert expected in result.message
     assert documents(ehr) == []
+    assert ehr_audit(app, public_id) == [("cli", "unmatched")]
+
+
+def test_a_send_under_way_is_not_started_twice(
+    app: Flask,
+    client: FlaskClient,
+    clinic: int,
+    submitted: Callable[..., str],
+    ehr: LoopbackFhirServer,
+) -> None:
+    public_id = submitted()
+    intake = load_intake(app, public_id)
+    with app.app_context(), db.transaction() as tx:
+        tx.add(EhrUpload(intake_id=intake.id, actor="user:9", outcome="sending", attempts=0))
+    response = client.post(f"/clinic/intakes/{public_id}/send-to-ehr")
+    assert response.location.endswith("done=ehr_busy")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "being sent to the EHR already" in page
+    assert "has not reported back yet" in page
+    assert [r for r in ehr.requests() if r["path"].startswith("/fhir/")] == []
+
+
+def test_a_slow_ehr_ends_within_the_send_budget(
+    app: Flask, submitted: Callable[..., str], ehr: LoopbackFhirServer
+) -> None:
+    app.config.update(EHR_SEND_BUDGET_SECONDS=1.5, EHR_TIMEOUT_SECONDS=5, EHR_RETRIES=5)
+    ehr.hang_next(3, count=10)
+    public_id = submitted()
+    started = time.monotonic()
+    with app.app_context():
+        result = push.send(public_id, "cli")
+    assert time.monotonic() - started < 4
+    assert result.outcome == "failed"
+    assert "EHR_SEND_BUDGET_SECONDS" in result.message or "did not answer" in result.message
+
+
+def test_identity_settings_an_ehr_relies_on_are_required(
+    app: Flask, submitted: Callable[..., str], ehr: LoopbackFhirServer
+) -> None:
+    app.config.update(FHIR_MRN_SYSTEM=CANONICAL + "/mrn")
+    public_id = submitted()
+    with app.app_context(), pytest.raises(push.NotConfiguredError, match="FHIR_MRN_SYSTEM"):
+        push.send(public_id, "cli")
+    app.config.update(FHIR_CANONICAL_BASE="http://127.0.0.1:5000/fhir", FHIR_MRN_SYSTEM=MRN_SYSTEM)
+    with app.app_context(), pytest.raises(push.NotConfiguredError, match="FHIR_CANONICAL_BASE"):
+        push.send(public_id, "cli")
 
 
 @pytest.mark.parametrize("alg", ["ES384", "RS384"])

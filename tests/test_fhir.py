@@ -29,6 +29,7 @@ from intake.fhir import exports
 from intake.fhir.document import US_CORE_CATEGORY
 from intake.fhir.questionnaire import OPTION_EXCLUSIVE
 from intake.fhir.site import fhir_json
+from intake.fhir.validation import FhirValidationError, validate
 from tests.conftest import load_intake
 from tests.forbidden_phrases import violations
 
@@ -126,13 +127,28 @@ def test_enable_when_points_at_earlier_questions_and_their_codes(questionnaire: 
         for check in item["enableWhen"]:
             gate = by_id[check["question"]]
             assert order.index(gate["linkId"]) < order.index(item["linkId"])
+            if check["operator"] == "exists":
+                assert check["answerBoolean"] is True
+                continue
             options = [o["valueCoding"]["code"] for o in gate["answerOption"]]
             assert check["answerCoding"]["code"] in options
             assert check["operator"] in ("=", "!=")
-        if len(item["enableWhen"]) > 1:
+        operators = [check["operator"] for check in item["enableWhen"]]
+        if "!=" in operators:
+            # The catalog's "!=" needs an answer: FHIR's alone would enable on no answer.
+            assert operators == ["exists", "!="] and item["enableBehavior"] == "all"
+        elif len(operators) > 1:
             assert item["enableBehavior"] == "any"
-    periods = by_id[next(i for i in by_id if i.startswith("hormone.") and "!=" in str(by_id[i]))]
-    assert periods["enableWhen"][0]["operator"] == "!="
+    negated = [item for item in conditional if item["enableWhen"][-1]["operator"] == "!="]
+    assert [item["enableWhen"][0]["question"] for item in negated] == ["hormone.periods"]
+
+
+def test_validation_errors_never_quote_the_answers() -> None:
+    secret = "my private worry"
+    with pytest.raises(FhirValidationError) as caught:
+        validate({"resourceType": "QuestionnaireResponse", "status": "completed", "x": secret})
+    assert secret not in str(caught.value) and caught.value.__cause__ is None
+    assert "x: extra_forbidden" in str(caught.value)
 
 
 def test_questionnaire_computes_nothing_and_says_nothing_it_must_not(questionnaire: Json) -> None:

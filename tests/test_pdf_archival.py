@@ -318,16 +318,21 @@ def test_tag_tree_reads_in_html_order_without_running_headers(
     assert all(text in everything for text in furniture)
 
 
-@pytest.mark.xfail(
-    reason="WeasyPrint 70 tags margin-box text (running header, footer, page numbers) as Spans "
-    "left out of the tag tree instead of /Artifact; when this passes, consider PDF/A-3a",
-)
-def test_every_tagged_piece_of_content_is_in_the_tag_tree(archived: Rendered) -> None:
+def test_only_the_running_header_and_footer_are_outside_the_tag_tree(archived: Rendered) -> None:
+    """WeasyPrint 70 tags margin-box text (running header, footer, page numbers) as Spans left
+    out of the tag tree, instead of marking them /Artifact: that is why the file claims PDF/A-3b,
+    not 3a. The body is all in the tree. When a WeasyPrint upgrade fixes the margin boxes, this
+    fails: then consider claiming PDF/A-3a."""
     drawn = _drawn_text(archived.data)
     with opened(archived.data) as pdf:
         reached = {(tagged.page, tagged.mcid) for tagged in _tag_tree(pdf)}
+        pages = len(pdf.pages)
     assert drawn
-    assert sorted(set(drawn) - reached) == []
+    outside = set(drawn) - reached
+    assert outside, "WeasyPrint now tags the margin boxes properly: consider PDF/A-3a"
+    per_page = {page: sum(1 for p, _ in outside if p == page) for page in range(pages)}
+    # At most the few margin-box pieces on each page (header line, footer, page number).
+    assert all(count <= 6 for count in per_page.values()), per_page
 
 
 def test_associated_file_comes_from_memory_and_injected_links_stay_refused() -> None:

@@ -16,6 +16,7 @@ from intake.api.access import caller, problem
 from intake.clinician.workspace import PUBLIC_ID
 from intake.fhir import exports
 from intake.fhir.questionnaire import questionnaire_id
+from intake.fhir.response import CatalogVersionError
 from intake.fhir.site import QUESTIONNAIRE_ID, fhir_json
 from intake.invitations import find_by_public_id
 from intake.models import Intake, Submission
@@ -57,9 +58,20 @@ def _export(
             abort(problem(404, "No submitted intake with this id."))
         submission = found.submission
         pdf = stored_pdf(submission)
-        result = build(found, submission, pdf) if pdf is not None else None
-        outcome = "ok" if result is not None else "render_failed"
+        try:
+            result = build(found, submission, pdf) if pdf is not None else None
+            outcome = "ok" if result is not None else "render_failed"
+        except CatalogVersionError:
+            result, outcome = None, "old_catalog"
         audit.record(tx, caller().actor, action, found.public_id, request.remote_addr, outcome)
+    if outcome == "old_catalog":
+        abort(
+            problem(
+                409,
+                f"These answers were given under catalog version {submission.catalog_version}, "
+                "which this service no longer has: the PDF is the record of them.",
+            )
+        )
     return found, submission, result
 
 

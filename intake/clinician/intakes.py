@@ -21,7 +21,16 @@ from intake.submissions import NotSubmittedError, mark_reviewed, stored_pdf, sum
 
 #: Notices the intake page may show after an action; only these names are shown.
 NOTICES = frozenset(
-    {"revoked", "reviewed", "already_submitted", "not_submitted", "bad_days", "ehr_sent", "ehr_off"}
+    {
+        "revoked",
+        "reviewed",
+        "already_submitted",
+        "not_submitted",
+        "bad_days",
+        "ehr_sent",
+        "ehr_off",
+        "ehr_busy",
+    }
 )
 
 
@@ -108,6 +117,8 @@ def send_to_ehr(public_id: str) -> ResponseReturnValue:
         done = "ehr_sent"
     except push.NotConfiguredError:
         done = "ehr_off"
+    except push.AlreadySendingError:
+        done = "ehr_busy"
     except push.NotSubmittedError:
         done = "not_submitted"
     return redirect(url_for("clinician.intake", public_id=found.public_id, done=done), 303)

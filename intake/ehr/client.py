@@ -80,10 +80,17 @@ class FhirClient:
         sleep: Callable[[float], None] = time.sleep,
         token_provider: TokenProvider | None = None,
         jitter: Callable[[], float] = random.random,
+        budget_seconds: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if problems := url_problems("EHR_FHIR_BASE_URL", settings.base_url):
             raise EhrError(problems[0])
         self.settings = settings
+        # One deadline for everything this client does (search, create, their retries): a send
+        # from the intake page must end before the web server gives up on the request.
+        self._clock = clock
+        self._budget = budget_seconds
+        self._deadline = None if budget_seconds is None else clock() + budget_seconds
         self._sleep = sleep
         self._jitter = jitter
         self._transport = transport
@@ -169,10 +176,19 @@ class FhirClient:
     ) -> Exchange:
         attempts = retries = 0
         refreshed = False
+        response: httpx.Response | None = None
         while True:
+            left = self._time_left()
+            if left is not None and left <= 0:
+                return Exchange(response, self._out_of_time(), attempts)
             attempts += 1
-            response: httpx.Response | None = None
+            response = None
             retry_after: float | None = None
+            timeout = (
+                self.settings.timeout_seconds
+                if left is None
+                else min(left, self.settings.timeout_seconds)
+            )
             try:
                 token = self._token()
                 response = self._http.request(
@@ -181,6 +197,7 @@ class FhirClient:
                     content=content,
                     params=params,
                     headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+                    timeout=timeout,
                 )
             except EhrAuthError as error:
                 log.warning(
@@ -210,8 +227,18 @@ class FhirClient:
                 retry_after = retry_after_seconds(response)
             if retries >= self.settings.retries:
                 return Exchange(response, failure, attempts)
-            self._sleep(self._delay(retries, retry_after))
+            delay = self._delay(retries, retry_after)
+            left = self._time_left()
+            if left is not None and delay >= left:
+                return Exchange(response, f"{failure} {self._out_of_time()}", attempts)
+            self._sleep(delay)
             retries += 1
+
+    def _time_left(self) -> float | None:
+        return None if self._deadline is None else self._deadline - self._clock()
+
+    def _out_of_time(self) -> str:
+        return f"Stopped trying after {self._budget:g} s (EHR_SEND_BUDGET_SECONDS)."
 
     def _delay(self, retry: int, retry_after: float | None) -> float:
         """Seconds before retry number ``retry`` (from 0): the server's Retry-After if it sent

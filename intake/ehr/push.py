@@ -3,44 +3,55 @@ once, record and audit what the EHR answered.
 
 Order matters for safety and for the database:
 
-1. read what is needed, in a short transaction (no database lock is held while the network is
-   slow: on SQLite a write transaction would block every patient's save);
-2. find the patient in the EHR by MRN, and refuse when there is none, several, or the EHR's date
-   of birth differs from the one the patient confirmed: a document must never land on the wrong
-   record;
+1. in a short transaction, read what is needed and record the attempt as "sending" (a second
+   send while one is under way is refused; a send cut short by a killed worker stays visible);
+2. outside any transaction (on SQLite a held write transaction would block every patient's
+   save), find the patient in the EHR by MRN, and refuse unless exactly one patient carries that
+   very identifier and the date of birth the patient confirmed: a document must never land on the
+   wrong record;
 3. POST the DocumentReference with ``If-None-Exist`` on the service's own identifier, so a retry,
-   a double click or a second clinician never makes a second document;
-4. record the attempt and audit it, in a second short transaction.
+   a double click or a second clinician does not make a second document (the EHR decides; a
+   server that does not honour conditional creates could still store two);
+4. in a second short transaction, record the outcome and audit it.
+
+Everything is bounded by EHR_SEND_BUDGET_SECONDS, below the web server's timeout.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake import audit, db
-from intake.clock import utcnow
+from intake.clock import as_utc, utcnow
 from intake.ehr.client import FhirClient
 from intake.ehr.errors import EhrError
-from intake.ehr.results import Outcome
-from intake.ehr.settings import EhrSettings, ehr_settings, settings_problems
+from intake.ehr.settings import EhrSettings, ehr_settings, is_loopback, settings_problems
 from intake.fhir import exports
 from intake.fhir.document import document_identifier, if_none_exist
 from intake.invitations import find_by_public_id
 from intake.models import EhrUpload, Intake, Submission
 from intake.submissions import stored_pdf
 
+log = logging.getLogger(__name__)
+
+#: Stored outcomes. "unmatched": not sent because the EHR's patient could not be trusted to be
+#: this one; "sending": under way (or cut short, when it stays so past the budget).
+OUTCOMES = ("created", "exists", "rejected", "failed", "unmatched", "sending")
 #: The audit outcome of each upload outcome ("ok" is what the audit log calls success).
 AUDIT_OUTCOME: dict[str, str] = {
     "created": "ok",
     "exists": "exists",
     "rejected": "rejected",
     "failed": "failed",
+    "unmatched": "unmatched",
 }
 
 ClientFactory = Callable[[EhrSettings], FhirClient]
@@ -54,15 +65,38 @@ class NotSubmittedError(LookupError):
     """Only a submitted intake has a document to send."""
 
 
+class AlreadySendingError(RuntimeError):
+    """Another send of this intake is under way (a double click, a second clinician)."""
+
+
 @dataclass(frozen=True)
 class UploadResult:
     """What the intake page and the CLI say after a send."""
 
-    outcome: Outcome
+    outcome: str
     message: str
     http_status: int | None = None
     remote_id: str | None = None
     attempts: int = 0
+
+
+def identity_problems(config: Any) -> list[str]:
+    """Names an EHR must be able to rely on: a real MRN system, stable identifier URLs."""
+    problems = []
+    canonical = config["FHIR_CANONICAL_BASE"]
+    if config["FHIR_MRN_SYSTEM"] == canonical + "/mrn":
+        problems.append(
+            "FHIR_MRN_SYSTEM is not set: set it to the identifier system of the clinic's MRNs in "
+            "the EHR, or the EHR cannot find any patient."
+        )
+    host = canonical.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+    if is_loopback(host):
+        problems.append(
+            "FHIR_CANONICAL_BASE (or PUBLIC_BASE_URL) names this machine's loopback address: set "
+            "it to the service's public address, once, before the first send (the EHR matches "
+            "documents by it; changing it later makes duplicates)."
+        )
+    return problems
 
 
 def configured_settings() -> EhrSettings | None:
@@ -70,7 +104,7 @@ def configured_settings() -> EhrSettings | None:
     settings = ehr_settings(current_app.config)
     if settings is None:
         return None
-    problems = settings_problems(settings)
+    problems = settings_problems(settings) + identity_problems(current_app.config)
     if problems:
         raise NotConfiguredError("; ".join(problems))
     return settings
@@ -82,25 +116,54 @@ def latest_upload(tx: Session, intake: Intake) -> EhrUpload | None:
     ).first()
 
 
-def _find_patient(client: FhirClient, system: str, mrn: str, dob: date) -> tuple[str | None, str]:
-    """``Patient/<id>`` of the one EHR patient with this MRN and date of birth, or why not."""
-    found = client.search("Patient", {"identifier": f"{system}|{mrn}"})
-    if not found:
+def send_in_progress(upload: EhrUpload | None, budget_seconds: float) -> bool:
+    """A "sending" row younger than the budget (plus a margin) is a send still under way."""
+    if upload is None or upload.outcome != "sending":
+        return False
+    age = utcnow() - as_utc(upload.attempted_at)
+    return age < timedelta(seconds=budget_seconds + 30)
+
+
+def search_value(text: str) -> str:
+    """Escape FHIR search syntax: in ``identifier=a,b`` the comma means "or", so an MRN with a
+    comma would match two patients (FHIR R4, 3.1.1.5.7: escape ``\\ , $ |``)."""
+    for char in "\\,$|":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _has_identifier(patient: dict[str, Any], system: str, value: str) -> bool:
+    return any(
+        isinstance(identifier, dict)
+        and identifier.get("system") == system
+        and identifier.get("value") == value
+        for identifier in patient.get("identifier") or []
+    )
+
+
+def find_patient(client: FhirClient, system: str, mrn: str, dob: date) -> tuple[str | None, str]:
+    """``Patient/<id>`` of the one EHR patient with this exact MRN and date of birth, or why not.
+
+    The search is only a pre-filter: each result must itself carry the identifier, whatever the
+    server's matching rules are.
+    """
+    found = client.search("Patient", {"identifier": f"{search_value(system)}|{search_value(mrn)}"})
+    matching = [p for p in found if _has_identifier(p, system, mrn)]
+    if not matching:
         return None, (
             f"The EHR has no patient with MRN {mrn} (identifier system {system}). "
             "Check the MRN on the intake, or download the PDF and attach it by hand."
         )
-    if len(found) > 1:
+    if len(matching) > 1:
         return None, (
-            f"The EHR has {len(found)} patients with MRN {mrn}; the document was not sent. "
+            f"The EHR has {len(matching)} patients with MRN {mrn}; the document was not sent. "
             "Download the PDF and attach it by hand."
         )
-    patient = found[0]
-    birth = patient.get("birthDate")
-    if birth and birth != dob.isoformat():
+    patient = matching[0]
+    if patient.get("birthDate") != dob.isoformat():
         return None, (
-            f"The EHR's patient with MRN {mrn} has another date of birth than the one the patient "
-            "confirmed; the document was not sent. Check the MRN."
+            f"The EHR's patient with MRN {mrn} has no date of birth, or another one than the "
+            "patient confirmed; the document was not sent. Check the MRN."
         )
     return f"Patient/{patient['id']}", ""
 
@@ -116,29 +179,44 @@ def send(
     settings = configured_settings()
     if settings is None:
         raise NotConfiguredError("No EHR endpoint is configured (EHR_FHIR_BASE_URL).")
+    budget = float(current_app.config["EHR_SEND_BUDGET_SECONDS"])
     with db.transaction() as tx:
         intake = find_by_public_id(tx, public_id)
         if intake is None or intake.submission is None:
             raise NotSubmittedError(public_id)
+        if send_in_progress(latest_upload(tx, intake), budget):
+            raise AlreadySendingError(public_id)
+        upload = EhrUpload(intake_id=intake.id, actor=actor, outcome="sending", attempts=0)
+        tx.add(upload)
         submission = intake.submission
-        pdf = stored_pdf(submission)
-        mrn, dob = intake.mrn, intake.date_of_birth
-    result = _deliver(settings, intake, submission, pdf, mrn, dob, client_factory or FhirClient)
+    pdf = stored_pdf_once(submission)
+
+    def default_factory(ehr: EhrSettings) -> FhirClient:
+        return FhirClient(ehr, budget_seconds=budget)
+
+    try:
+        result = _deliver(settings, intake, submission, pdf, client_factory or default_factory)
+    except Exception as exc:  # whatever happens, the attempt is recorded and audited
+        log.error("EHR send of intake %s failed: %s", public_id, type(exc).__name__)
+        result = UploadResult("failed", f"The send stopped with an error ({type(exc).__name__}).")
     with db.transaction() as tx:
-        tx.add(
-            EhrUpload(
-                intake_id=intake.id,
-                actor=actor,
-                attempted_at=utcnow(),
-                outcome=result.outcome,
-                http_status=result.http_status,
-                attempts=result.attempts,
-                remote_id=result.remote_id,
-                message=result.message[:2000],
-            )
-        )
+        row = tx.get(EhrUpload, upload.id)
+        assert row is not None
+        row.outcome = result.outcome
+        row.http_status = result.http_status
+        row.attempts = result.attempts
+        row.remote_id = result.remote_id
+        row.message = result.message[:2000]
         audit.record(tx, actor, "ehr.send", public_id, address, AUDIT_OUTCOME[result.outcome])
     return result
+
+
+def stored_pdf_once(submission: Submission) -> bytes | None:
+    """The stored PDF; rendering a missing one happens in its own short transaction."""
+    if submission.pdf is not None:
+        return submission.pdf
+    with db.transaction():
+        return stored_pdf(submission)
 
 
 def _deliver(
@@ -146,24 +224,24 @@ def _deliver(
     intake: Intake,
     submission: Submission,
     pdf: bytes | None,
-    mrn: str | None,
-    dob: date,
     client_factory: ClientFactory,
 ) -> UploadResult:
     if pdf is None:
         return UploadResult("failed", "The PDF could not be rendered; nothing was sent.")
-    if not mrn:
+    if not intake.mrn:
         return UploadResult(
-            "failed",
+            "unmatched",
             "This intake has no MRN, so the EHR cannot tell which patient it belongs to. "
             "Download the PDF and attach it by hand.",
         )
     site = exports.current_site()
     try:
         with client_factory(settings) as client:
-            reference, refusal = _find_patient(client, site.mrn_system, mrn, dob)
+            reference, refusal = find_patient(
+                client, site.mrn_system, intake.mrn, intake.date_of_birth
+            )
             if reference is None:
-                return UploadResult("failed", refusal)
+                return UploadResult("unmatched", refusal)
             patient = exports.patient_of(intake, reference)
             document = exports.document_reference(intake, submission, pdf, patient=patient)
             condition = if_none_exist(document_identifier(site, intake.public_id))

@@ -6,6 +6,7 @@ JSON a clinician downloads, the JSON inside the PDF and the JSON sent to the EHR
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 
 from flask import current_app
@@ -33,8 +34,9 @@ def _questionnaire(site: FhirSite, catalog: Catalog) -> Json:
 
 
 def questionnaire() -> Json:
-    """The whole catalog as a Questionnaire (built and validated once per process)."""
-    return _questionnaire(current_site(), get_catalog())
+    """The whole catalog as a Questionnaire (built and validated once per process; each caller
+    gets its own copy, so nobody can change the public one by accident)."""
+    return copy.deepcopy(_questionnaire(current_site(), get_catalog()))
 
 
 def patient_of(intake: Intake, reference: str | None = None) -> PatientRef:

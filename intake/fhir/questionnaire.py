@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from forms.builder import TEXTAREA_FROM
-from forms.schema import NON_ANSWERS, Catalog, Condition, Item, ListField, Option, Section
+from forms.schema import NON_ANSWERS, Catalog, Item, ListField, Option, Section
 from intake.fhir.site import QUESTIONNAIRE_ID, QUESTIONNAIRE_NAME, QUESTIONNAIRE_TITLE, FhirSite
 from intake.review import ANSWER_TEXT
 
@@ -101,34 +101,46 @@ def _field_item(site: FhirSite, item: Item, f: ListField) -> Json:
 
 
 def _enable_when(site: FhirSite, catalog: Catalog, item: Item) -> Json:
-    """``enableWhen`` + ``enableBehavior``: the catalog's conditions are "any of" (FHIR ``any``)."""
+    """``enableWhen`` + ``enableBehavior``, meaning what the catalog's conditions mean.
+
+    The catalog's conditions are "any of" (FHIR ``any``). Its "!=" needs an answer first
+    (forms.logic): FHIR's "!=" alone is also true when the question was not answered, so it
+    becomes "exists" and "!=", both required (``all``).
+    """
     if item.enable_when is None:
         return {}
-    checks: list[Json] = []
-    for cond in item.enable_when.conditions:
-        checks.extend(_condition_checks(site, catalog, cond))
-    result: Json = {"enableWhen": checks}
-    if len(checks) > 1:
-        if any(check["operator"] == "!=" for check in checks):
+    conditions = item.enable_when.conditions
+    if any(cond.op == "!=" for cond in conditions):
+        if len(conditions) > 1 or len(conditions[0].answers) > 1:
             # "not this and not that" is not "any": the catalog never asks for it; refuse to guess.
-            raise ValueError(f"{item.id}: '!=' cannot be combined with other conditions in FHIR")
-        result["enableBehavior"] = "any"
-    return result
-
-
-def _condition_checks(site: FhirSite, catalog: Catalog, cond: Condition) -> list[Json]:
-    gate = catalog.item(cond.item)
-    operator = "!=" if cond.op == "!=" else "="
-    if operator == "!=" and len(cond.answers) > 1:
-        raise ValueError(f"'!=' with several answers on {cond.item} has no FHIR equivalent")
-    return [
-        {
-            "question": gate.id,
-            "operator": operator,
-            "answerCoding": coding(site, code, gate.option_label(code)),
+            raise ValueError(f"{item.id}: '!=' combined with other conditions has no FHIR form")
+        cond = conditions[0]
+        gate = catalog.item(cond.item)
+        (code,) = cond.answers
+        return {
+            "enableWhen": [
+                {"question": gate.id, "operator": "exists", "answerBoolean": True},
+                {
+                    "question": gate.id,
+                    "operator": "!=",
+                    "answerCoding": coding(site, code, gate.option_label(code)),
+                },
+            ],
+            "enableBehavior": "all",
         }
+    checks = [
+        {
+            "question": cond.item,
+            "operator": "=",
+            "answerCoding": coding(site, code, catalog.item(cond.item).option_label(code)),
+        }
+        for cond in conditions
         for code in cond.answers
     ]
+    result: Json = {"enableWhen": checks}
+    if len(checks) > 1:
+        result["enableBehavior"] = "any"
+    return result
 
 
 def questionnaire_item(site: FhirSite, catalog: Catalog, item: Item) -> Json:

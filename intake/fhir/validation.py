@@ -20,8 +20,18 @@ class FhirValidationError(ValueError):
 
 def validate(resource: Mapping[str, Any]) -> None:
     """Raise FhirValidationError if ``resource`` is not a valid R4(B) resource of its type."""
+    kind = resource.get("resourceType")
     try:
-        model = get_fhir_model_class(resource["resourceType"])
+        model = get_fhir_model_class(str(kind))
+    except KeyError:
+        raise FhirValidationError(f"unknown resourceType {kind!r}") from None
+    try:
         model.model_validate(dict(resource))
-    except (KeyError, ValidationError) as exc:
-        raise FhirValidationError(f"{resource.get('resourceType')}: {exc}") from exc
+    except ValidationError as exc:
+        # Where and what kind of error only: pydantic's own message quotes the input, which is
+        # the patient's answers, and this message may reach a log.
+        where = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['type']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        raise FhirValidationError(f"{kind}: {where}") from None
