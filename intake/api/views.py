@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import abort, request, url_for
+from flask import abort, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
@@ -17,12 +17,10 @@ from intake.clinician.workspace import PUBLIC_ID
 from intake.fhir import exports
 from intake.fhir.questionnaire import questionnaire_id
 from intake.fhir.response import CatalogVersionError
-from intake.fhir.site import QUESTIONNAIRE_ID, fhir_json
+from intake.fhir.site import FHIR_JSON, QUESTIONNAIRE_ID, fhir_json
 from intake.invitations import find_by_public_id
 from intake.models import Intake, Submission
 from intake.submissions import stored_pdf, summary_filename
-
-FHIR_JSON = "application/fhir+json"
 
 
 @fhir_public.get("/Questionnaire/<questionnaire>")
@@ -87,45 +85,36 @@ def summary_pdf(public_id: str) -> ResponseReturnValue:
     return _file_response(data, "application/pdf", summary_filename(found, submission))
 
 
-@bp.get("/intakes/<public_id>/questionnaire-response")
-def questionnaire_response(public_id: str) -> ResponseReturnValue:
-    found, submission, resource = _export(
-        public_id,
-        "export.fhir_response",
-        lambda intake, submission, _pdf: exports.questionnaire_response(intake, submission),
-    )
+def _json_export(
+    public_id: str,
+    action: str,
+    kind: str,
+    build: Callable[[Intake, Submission, bytes], dict[str, Any]],
+) -> ResponseReturnValue:
+    found, submission, resource = _export(public_id, action, build)
     if not isinstance(resource, dict):
         return _pdf_failed()
-    name = _json_name(found, submission, "questionnaire-response")
+    name = _json_name(found, submission, kind)
     return _file_response(fhir_json(resource), FHIR_JSON, name)
+
+
+@bp.get("/intakes/<public_id>/questionnaire-response")
+def questionnaire_response(public_id: str) -> ResponseReturnValue:
+    return _json_export(
+        public_id,
+        "export.fhir_response",
+        "questionnaire-response",
+        lambda intake, submission, _pdf: exports.questionnaire_response(intake, submission),
+    )
 
 
 @bp.get("/intakes/<public_id>/document-reference")
 def document_reference(public_id: str) -> ResponseReturnValue:
-    found, submission, resource = _export(
-        public_id, "export.fhir_document", exports.document_reference
+    return _json_export(
+        public_id, "export.fhir_document", "document-reference", exports.document_reference
     )
-    if not isinstance(resource, dict):
-        return _pdf_failed()
-    name = _json_name(found, submission, "document-reference")
-    return _file_response(fhir_json(resource), FHIR_JSON, name)
 
 
 @bp.get("/intakes/<public_id>/bundle")
 def bundle(public_id: str) -> ResponseReturnValue:
-    found, submission, resource = _export(
-        public_id, "export.fhir_bundle", exports.transaction_bundle
-    )
-    if not isinstance(resource, dict):
-        return _pdf_failed()
-    return _file_response(fhir_json(resource), FHIR_JSON, _json_name(found, submission, "bundle"))
-
-
-def export_links(public_id: str) -> dict[str, str]:
-    """Where each export of one intake is, for pages and API answers."""
-    return {
-        "pdf": url_for("api.summary_pdf", public_id=public_id),
-        "questionnaire_response": url_for("api.questionnaire_response", public_id=public_id),
-        "document_reference": url_for("api.document_reference", public_id=public_id),
-        "bundle": url_for("api.bundle", public_id=public_id),
-    }
+    return _json_export(public_id, "export.fhir_bundle", "bundle", exports.transaction_bundle)

@@ -29,10 +29,10 @@ from intake.ehr.errors import EhrAuthError, EhrError, EhrNotFoundError
 from intake.ehr.responses import json_body, retry_after_seconds, user_agent
 from intake.ehr.results import CreateResult, Exchange, create_result, problem, tries
 from intake.ehr.settings import EhrSettings, url_problems
+from intake.fhir.site import FHIR_JSON
 
 log = logging.getLogger(__name__)
 
-FHIR_JSON = "application/fhir+json"
 #: No single wait between attempts is longer than this, whatever Retry-After asks for.
 MAX_DELAY_SECONDS = 30.0
 #: Jitter adds up to this fraction of the delay, so clients that failed together retry apart.

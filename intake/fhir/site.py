@@ -11,6 +11,8 @@ from typing import Any
 QUESTIONNAIRE_ID = "intake-history"
 QUESTIONNAIRE_NAME = "IntakeHistory"
 QUESTIONNAIRE_TITLE = "Pre-visit history: possible triggers and the reactions that follow them"
+#: The media type of every FHIR resource the service sends or serves.
+FHIR_JSON = "application/fhir+json"
 
 
 @dataclass(frozen=True)
