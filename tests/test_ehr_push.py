@@ -400,3 +400,18 @@ def test_a_real_server_accepts_every_resource_and_the_bundle_twice_is_one_of_eac
     assert related["reference"] == f"QuestionnaireResponse/{stored_response['id']}"
     data = base64.b64decode(stored_document["content"][0]["attachment"]["data"])
     assert data == intake.submission.pdf
+
+
+def test_an_unmatched_patient_is_said_plainly_on_the_page(
+    app: Flask,
+    client: FlaskClient,
+    clinic: int,
+    submitted: Callable[..., str],
+    ehr: LoopbackFhirServer,
+) -> None:
+    public_id = submitted(mrn="MRN-404")
+    page = send_from_page(client, public_id)
+    assert "the EHR's patient could not be matched to this intake" in page
+    assert "has no patient with MRN MRN-404" in page
+    assert "Not sent to the EHR: its patient did not match" in page  # the history line
+    assert "Sending again is safe" not in page
