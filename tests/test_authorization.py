@@ -88,6 +88,7 @@ EXPECTED: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {
     ("clinician.admin.revoke_api_token", "POST"): (LOGIN, LOGIN, DENIED, OK),
     # The FHIR Questionnaire is public (no patient data; receivers resolve its canonical URL).
     ("fhir.questionnaire", "GET"): (200, 200, 200, 200),
+    ("fhir.code_system", "GET"): (200, 200, 200, 200),
     # Exports: a clinician's session or an API token; a JSON 401 for everyone else.
     ("api.summary_pdf", "GET"): (401, 401, 200, 200),
     ("api.questionnaire_response", "GET"): (401, 401, 200, 200),
@@ -110,6 +111,7 @@ def fill(rule: Any, public_id: str) -> str:
         "section_id": get_catalog().sections[0].id,
         "filename": "app.css",
         "questionnaire": "intake-history",
+        "system_id": "ynu",
     }
     path = str(rule.rule)
     for argument in rule.arguments:

@@ -382,7 +382,9 @@ def test_a_real_server_accepts_every_resource_and_the_bundle_twice_is_one_of_eac
         response = exports.questionnaire_response(intake, intake.submission)
         document = exports.document_reference(intake, intake.submission, intake.submission.pdf)
         bundle = exports.transaction_bundle(intake, intake.submission, intake.submission.pdf)
-    for resource in (questionnaire, response, document):
+        code_system = exports.code_system("manifestations")
+    assert code_system is not None
+    for resource in (questionnaire, response, document, code_system):
         created = ehr.post(
             resource["resourceType"], {k: v for k, v in resource.items() if k != "id"}
         )

@@ -17,10 +17,12 @@ from typing import Any
 import pikepdf
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.codesystem import CodeSystem
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from flask import Flask
+from flask.testing import FlaskClient
 
 from forms.loader import get_catalog
 from forms.schema import NON_ANSWERS
@@ -162,6 +164,38 @@ def test_questionnaire_computes_nothing_and_says_nothing_it_must_not(questionnai
     assert violations(service_text) == []
 
 
+def test_every_code_means_one_thing_and_is_defined_at_its_system(
+    app: Flask, client: FlaskClient, questionnaire: Json
+) -> None:
+    """The catalog reuses codes with other meanings ("weekly"); each system keeps them apart, and
+    each system's URL serves a CodeSystem that defines every code with the same display."""
+    meaning: dict[tuple[str, str], str] = {}
+    codings = [
+        option["valueCoding"]
+        for item in walk(questionnaire["item"])
+        for option in item.get("answerOption", [])
+    ]
+    for coding in codings:
+        key = (coding["system"], coding["code"])
+        assert meaning.setdefault(key, coding["display"]) == coding["display"], key
+    systems = {system for system, _code in meaning}
+    assert len(systems) >= 20
+    weekly = {display for (_s, code), display in meaning.items() if code == "weekly"}
+    assert len(weekly) > 1, "the catalog reuses 'weekly' with different meanings"
+    base = app.config["FHIR_CANONICAL_BASE"] + "/CodeSystem/"
+    for system in systems:
+        assert system.startswith(base)
+        response = client.get("/fhir/CodeSystem/" + system.removeprefix(base))
+        assert response.status_code == 200, system
+        resource = response.get_json()
+        CodeSystem.model_validate(resource)
+        assert resource["url"] == system and resource["content"] == "complete"
+        defined = {c["code"]: c["display"] for c in resource["concept"]}
+        used = {code: display for (s, code), display in meaning.items() if s == system}
+        assert used.items() <= defined.items(), system
+    assert client.get("/fhir/CodeSystem/nothing-here").status_code == 404
+
+
 def test_questionnaire_is_public_and_versioned(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/fhir/Questionnaire/intake-history")
     assert response.status_code == 200
@@ -238,19 +272,25 @@ def test_non_answers_travel_as_the_catalog_codes(app: Flask, submitted: Callable
         assert intake.submission is not None
         response = exports.questionnaire_response(intake, intake.submission)
     by_id = {item["linkId"]: item for item in walk(response["item"])}
+    base = app.config["FHIR_CANONICAL_BASE"]
     assert by_id["general.onset_year"]["answer"] == [
         {
             "valueCoding": {
-                "system": by_id["general.onset_year"]["answer"][0]["valueCoding"]["system"],
+                "system": f"{base}/CodeSystem/general.onset-year",
                 "code": "not_sure",
                 "display": "Not sure",
             }
         }
     ]
-    assert by_id["general.impact"]["answer"][0]["valueCoding"]["code"] == "prefer_not"
-    assert by_id["general.impact"]["answer"][0]["valueCoding"]["system"].endswith(
-        "/fhir/CodeSystem/intake-answers"
-    )
+    assert by_id["general.impact"]["answer"] == [
+        {
+            "valueCoding": {
+                "system": f"{base}/CodeSystem/general.impact",
+                "code": "prefer_not",
+                "display": "Prefer not to say",
+            }
+        }
+    ]
 
 
 def test_year_and_scale_answers_keep_their_values(resources: dict[str, Any]) -> None:

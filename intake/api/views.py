@@ -33,6 +33,17 @@ def questionnaire(questionnaire: str) -> ResponseReturnValue:
     return response
 
 
+@fhir_public.get("/CodeSystem/<system_id>")
+def code_system(system_id: str) -> ResponseReturnValue:
+    """The answer codes of one question or answer set: what each code in the answers means."""
+    resource = exports.code_system(system_id)
+    if resource is None:
+        return problem(404, "No such CodeSystem.")
+    response = Response(fhir_json(resource), mimetype=FHIR_JSON)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
 def _file_response(data: bytes, mimetype: str, filename: str) -> Response:
     response = Response(data, mimetype=mimetype)
     response.headers.set("Content-Disposition", "attachment", filename=filename)

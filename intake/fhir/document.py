@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from intake.fhir.questionnaire import Json
+from intake.fhir.codes import Json
 from intake.fhir.response import fhir_datetime
 from intake.fhir.site import FhirSite
 

@@ -14,8 +14,9 @@ from flask import current_app
 from forms.loader import get_catalog
 from forms.schema import Catalog
 from intake.clock import as_utc
+from intake.fhir.codes import Json, build_code_system, vocabularies
 from intake.fhir.document import build_bundle, build_document_reference, bundle_uuid
-from intake.fhir.questionnaire import Json, build_questionnaire
+from intake.fhir.questionnaire import build_questionnaire
 from intake.fhir.response import PatientRef, build_response, patient_reference
 from intake.fhir.site import FhirSite, site_from_config
 from intake.fhir.validation import validate
@@ -37,6 +38,23 @@ def questionnaire() -> Json:
     """The whole catalog as a Questionnaire (built and validated once per process; each caller
     gets its own copy, so nobody can change the public one by accident)."""
     return copy.deepcopy(_questionnaire(current_site(), get_catalog()))
+
+
+@cache
+def _code_systems(site: FhirSite, catalog: Catalog) -> dict[str, Json]:
+    systems = {
+        system_id: build_code_system(catalog, vocabulary)
+        for system_id, vocabulary in vocabularies(site, catalog).items()
+    }
+    for resource in systems.values():
+        validate(resource)
+    return systems
+
+
+def code_system(system_id: str) -> Json | None:
+    """One of the catalog's answer code systems, by id (a copy), or None."""
+    found = _code_systems(current_site(), get_catalog()).get(system_id)
+    return copy.deepcopy(found) if found is not None else None
 
 
 def patient_of(intake: Intake, reference: str | None = None) -> PatientRef:

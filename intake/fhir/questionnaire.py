@@ -15,12 +15,10 @@ How catalog types map (the response module answers with exactly these types):
 
 from __future__ import annotations
 
-from typing import Any
-
 from forms.builder import TEXTAREA_FROM
-from forms.schema import NON_ANSWERS, Catalog, Item, ListField, Option, Section
+from forms.schema import Catalog, Condition, Item, ListField, Section
+from intake.fhir.codes import Json, Vocabulary, field_vocabulary, item_vocabulary
 from intake.fhir.site import QUESTIONNAIRE_ID, QUESTIONNAIRE_NAME, QUESTIONNAIRE_TITLE, FhirSite
-from intake.review import ANSWER_TEXT
 
 EXT = "http://hl7.org/fhir/StructureDefinition"
 OPTION_EXCLUSIVE = f"{EXT}/questionnaire-optionExclusive"
@@ -30,39 +28,12 @@ REGEX = f"{EXT}/regex"
 ITEM_CONTROL_SYSTEM = "http://hl7.org/fhir/questionnaire-item-control"
 YEAR_PATTERN = "[12][0-9]{3}"
 
-Json = dict[str, Any]
 
-
-def coding(site: FhirSite, code: str, display: str) -> Json:
-    return {"system": site.answer_system, "code": code, "display": display}
-
-
-def non_answer_options(site: FhirSite) -> list[Json]:
-    return [{"valueCoding": coding(site, code, ANSWER_TEXT[code])} for code in NON_ANSWERS]
-
-
-def scale_label(item: Item, value: int) -> str:
-    """ "0", ..., "10", with the catalog's anchor on the two ends ("0 = Not at all")."""
-    if item.anchors and value == item.scale_min:
-        return item.anchors[0]
-    if len(item.anchors) > 1 and value == item.scale_max:
-        return item.anchors[-1]
-    return str(value)
-
-
-def scale_options(site: FhirSite, item: Item) -> list[Json]:
-    numbers = [
-        {"valueCoding": coding(site, str(n), scale_label(item, n))}
-        for n in range(item.scale_min, item.scale_max + 1)
-    ]
-    return [*numbers, *non_answer_options(site)]
-
-
-def _options(site: FhirSite, options: tuple[Option, ...], exclusive: tuple[str, ...]) -> list[Json]:
+def _options(vocabulary: Vocabulary, exclusive: tuple[str, ...] = ()) -> list[Json]:
     result = []
-    for option in options:
-        entry: Json = {"valueCoding": coding(site, option.code, option.label)}
-        if option.code in exclusive:
+    for code, _display in vocabulary.concepts:
+        entry: Json = {"valueCoding": vocabulary.coding(code)}
+        if code in exclusive:
             entry["extension"] = [{"url": OPTION_EXCLUSIVE, "valueBoolean": True}]
         result.append(entry)
     return result
@@ -72,21 +43,23 @@ def _text_type(max_length: int | None) -> str:
     return "text" if (max_length or 0) > TEXTAREA_FROM else "string"
 
 
-def _year_item(site: FhirSite, link_id: str, text: str) -> Json:
+def _year_item(link_id: str, text: str, vocabulary: Vocabulary) -> Json:
     return {
         "linkId": link_id,
         "text": text,
         "type": "open-choice",
         "extension": [{"url": REGEX, "valueString": YEAR_PATTERN}],
         "maxLength": 4,
-        "answerOption": non_answer_options(site),
+        "answerOption": _options(vocabulary),
     }
 
 
-def _field_item(site: FhirSite, item: Item, f: ListField) -> Json:
+def _field_item(site: FhirSite, catalog: Catalog, item: Item, f: ListField) -> Json:
     link_id = f"{item.id}.{f.id}"
+    vocabulary = field_vocabulary(site, catalog, item, f)
     if f.type == "year":
-        return _year_item(site, link_id, f.label)
+        assert vocabulary is not None
+        return _year_item(link_id, f.label, vocabulary)
     if f.type == "text":
         result: Json = {"linkId": link_id, "text": f.label, "type": _text_type(f.max_length)}
         if f.max_length:
@@ -96,7 +69,8 @@ def _field_item(site: FhirSite, item: Item, f: ListField) -> Json:
     result = {"linkId": link_id, "text": f.label, "type": "choice"}
     if f.type == "multi":
         result["repeats"] = True
-    result["answerOption"] = _options(site, f.options, ())
+    assert vocabulary is not None
+    result["answerOption"] = _options(vocabulary)
     return result
 
 
@@ -110,30 +84,26 @@ def _enable_when(site: FhirSite, catalog: Catalog, item: Item) -> Json:
     if item.enable_when is None:
         return {}
     conditions = item.enable_when.conditions
+
+    def _gate_coding(cond: Condition, code: str | None = None) -> Json:
+        vocabulary = item_vocabulary(site, catalog, catalog.item(cond.item))
+        assert vocabulary is not None, f"{item.id}: enable-when on a question without codes"
+        return vocabulary.coding(code if code is not None else cond.answers[0])
+
     if any(cond.op == "!=" for cond in conditions):
         if len(conditions) > 1 or len(conditions[0].answers) > 1:
             # "not this and not that" is not "any": the catalog never asks for it; refuse to guess.
             raise ValueError(f"{item.id}: '!=' combined with other conditions has no FHIR form")
         cond = conditions[0]
-        gate = catalog.item(cond.item)
-        (code,) = cond.answers
         return {
             "enableWhen": [
-                {"question": gate.id, "operator": "exists", "answerBoolean": True},
-                {
-                    "question": gate.id,
-                    "operator": "!=",
-                    "answerCoding": coding(site, code, gate.option_label(code)),
-                },
+                {"question": cond.item, "operator": "exists", "answerBoolean": True},
+                {"question": cond.item, "operator": "!=", "answerCoding": _gate_coding(cond)},
             ],
             "enableBehavior": "all",
         }
     checks = [
-        {
-            "question": cond.item,
-            "operator": "=",
-            "answerCoding": coding(site, code, catalog.item(cond.item).option_label(code)),
-        }
+        {"question": cond.item, "operator": "=", "answerCoding": _gate_coding(cond, code)}
         for cond in conditions
         for code in cond.answers
     ]
@@ -146,21 +116,26 @@ def _enable_when(site: FhirSite, catalog: Catalog, item: Item) -> Json:
 def questionnaire_item(site: FhirSite, catalog: Catalog, item: Item) -> Json:
     """One catalog question; key order is fixed so the JSON is reproducible."""
     result: Json = {"linkId": item.id, "text": item.text}
+    vocabulary = item_vocabulary(site, catalog, item)
     if item.type == "single":
         result["type"] = "choice"
         result.update(_enable_when(site, catalog, item))
-        result["answerOption"] = _options(site, item.options, ())
+        assert vocabulary is not None
+        result["answerOption"] = _options(vocabulary)
     elif item.type == "multi":
         result["type"] = "choice"
         result.update(_enable_when(site, catalog, item))
         result["repeats"] = True
-        result["answerOption"] = _options(site, item.options, item.exclusive)
+        assert vocabulary is not None
+        result["answerOption"] = _options(vocabulary, item.exclusive)
     elif item.type == "scale":
         result["type"] = "choice"
         result.update(_enable_when(site, catalog, item))
-        result["answerOption"] = scale_options(site, item)
+        assert vocabulary is not None
+        result["answerOption"] = _options(vocabulary)
     elif item.type == "year":
-        year = _year_item(site, item.id, item.text)
+        assert vocabulary is not None
+        year = _year_item(item.id, item.text, vocabulary)
         result = {**year, **_enable_when(site, catalog, item)}
     elif item.type == "text":
         result["type"] = _text_type(item.max_length)
@@ -168,6 +143,7 @@ def questionnaire_item(site: FhirSite, catalog: Catalog, item: Item) -> Json:
         if item.max_length:
             result["maxLength"] = item.max_length
     elif item.type == "grid":
+        assert vocabulary is not None
         result["type"] = "group"
         result.update(_enable_when(site, catalog, item))
         result["item"] = [
@@ -175,7 +151,7 @@ def questionnaire_item(site: FhirSite, catalog: Catalog, item: Item) -> Json:
                 "linkId": f"{item.id}.{row.code}",
                 "text": row.label,
                 "type": "choice",
-                "answerOption": _options(site, item.options, ()),
+                "answerOption": _options(vocabulary),
             }
             for row in item.rows
         ]
@@ -184,7 +160,7 @@ def questionnaire_item(site: FhirSite, catalog: Catalog, item: Item) -> Json:
         result.update(_enable_when(site, catalog, item))
         result["repeats"] = True
         result["extension"] = [{"url": MAX_OCCURS, "valueInteger": item.max_rows}]
-        result["item"] = [_field_item(site, item, f) for f in item.fields]
+        result["item"] = [_field_item(site, catalog, item, f) for f in item.fields]
     if item.help:
         help_item = {
             "linkId": f"{item.id}.help",

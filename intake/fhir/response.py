@@ -9,10 +9,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from forms.schema import NON_ANSWERS, Catalog, Item, ListField
-from intake.fhir.questionnaire import Json, coding, scale_label
+from forms.schema import Catalog, Item, ListField
+from intake.fhir.codes import Json, Vocabulary, field_vocabulary, item_vocabulary
 from intake.fhir.site import FhirSite
-from intake.review import ANSWER_TEXT
 
 
 @dataclass(frozen=True)
@@ -50,58 +49,45 @@ class CatalogVersionError(ValueError):
     """The answers were given under a catalog version this process does not have loaded."""
 
 
-def _code_answer(site: FhirSite, options_of: Item | ListField, code: str) -> Json:
-    if code in NON_ANSWERS:
-        return {"valueCoding": coding(site, code, ANSWER_TEXT[code])}
-    label = next((o.label for o in options_of.options if o.code == code), code)
-    return {"valueCoding": coding(site, code, label)}
-
-
-def _year_answer(site: FhirSite, value: Any) -> Json:
+def _year_answer(vocabulary: Vocabulary | None, value: Any) -> Json:
     if isinstance(value, int):
         return {"valueString": f"{value:04d}"}
-    return {"valueCoding": coding(site, value, ANSWER_TEXT[value])}
+    assert vocabulary is not None
+    return {"valueCoding": vocabulary.coding(value)}
 
 
-def _field_answers(site: FhirSite, f: ListField, value: Any) -> list[Json]:
+def _field_answers(vocabulary: Vocabulary | None, f: ListField, value: Any) -> list[Json]:
     if value is None or value == []:
         return []
     if f.type == "year":
-        return [_year_answer(site, value)]
+        return [_year_answer(vocabulary, value)]
     if f.type == "text":
         return [{"valueString": value}]
+    assert vocabulary is not None
     codes = value if isinstance(value, list) else [value]
-    return [_code_answer(site, f, code) for code in codes]
+    return [{"valueCoding": vocabulary.coding(code)} for code in codes]
 
 
-def _scale_answer(site: FhirSite, item: Item, value: Any) -> Json:
-    if isinstance(value, int):
-        return {"valueCoding": coding(site, str(value), scale_label(item, value))}
-    return {"valueCoding": coding(site, value, ANSWER_TEXT[value])}
-
-
-def response_item(site: FhirSite, item: Item, value: Any) -> list[Json]:
+def response_item(site: FhirSite, catalog: Catalog, item: Item, value: Any) -> list[Json]:
     """The response items for one answered question: none, one, or one per list row."""
     base: Json = {"linkId": item.id, "text": item.text}
-    if item.type in ("single", "multi"):
+    vocabulary = item_vocabulary(site, catalog, item)
+    if item.type in ("single", "multi", "scale"):
+        assert vocabulary is not None
         codes = value if isinstance(value, list) else [value]
-        return (
-            [{**base, "answer": [_code_answer(site, item, code) for code in codes]}]
-            if codes
-            else []
-        )
-    if item.type == "scale":
-        return [{**base, "answer": [_scale_answer(site, item, value)]}]
+        answers = [{"valueCoding": vocabulary.coding(str(code))} for code in codes]
+        return [{**base, "answer": answers}] if answers else []
     if item.type == "year":
-        return [{**base, "answer": [_year_answer(site, value)]}]
+        return [{**base, "answer": [_year_answer(vocabulary, value)]}]
     if item.type == "text":
         return [{**base, "answer": [{"valueString": value}]}]
     if item.type == "grid":
+        assert vocabulary is not None
         rows = [
             {
                 "linkId": f"{item.id}.{row.code}",
                 "text": row.label,
-                "answer": [_code_answer(site, item, value[row.code])],
+                "answer": [{"valueCoding": vocabulary.coding(value[row.code])}],
             }
             for row in item.rows
             if value.get(row.code)
@@ -112,7 +98,11 @@ def response_item(site: FhirSite, item: Item, value: Any) -> list[Json]:
         fields = [
             {"linkId": f"{item.id}.{f.id}", "text": f.label, "answer": answers}
             for f in item.fields
-            if (answers := _field_answers(site, f, row.get(f.id)))
+            if (
+                answers := _field_answers(
+                    field_vocabulary(site, catalog, item, f), f, row.get(f.id)
+                )
+            )
         ]
         if fields:
             groups.append({**base, "item": fields})
@@ -141,7 +131,7 @@ def build_response(
             entry
             for item in section.items
             if answers.get(item.id) is not None
-            for entry in response_item(site, item, answers[item.id])
+            for entry in response_item(site, catalog, item, answers[item.id])
         ]
         if items:
             groups.append({"linkId": section.id, "text": section.title, "item": items})

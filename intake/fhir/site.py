@@ -31,11 +31,6 @@ class FhirSite:
         return f"{self.canonical_base}/Questionnaire/{QUESTIONNAIRE_ID}"
 
     @property
-    def answer_system(self) -> str:
-        """The service's own code system: the catalog's stable answer codes."""
-        return f"{self.canonical_base}/CodeSystem/intake-answers"
-
-    @property
     def response_identifier_system(self) -> str:
         return f"{self.canonical_base}/questionnaire-response"
 
@@ -58,8 +53,9 @@ def site_from_config(config: Mapping[str, Any]) -> FhirSite:
 
 
 def fhir_json(resource: Mapping[str, Any]) -> bytes:
-    """The one serialisation of every resource: key order as built, UTF-8, 2-space indent.
+    """The one serialisation of every resource: key order as built, UTF-8, no whitespace.
 
     Exports, the PDF attachment and the upload all use it, so equal answers give equal bytes.
+    Compact, because the same bytes ride inside every PDF (and its 100 KB budget).
     """
-    return (json.dumps(resource, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
