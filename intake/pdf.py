@@ -295,10 +295,13 @@ def _file_part(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", ascii_only).strip("-")[:60].strip("-")
 
 
-def pdf_filename(family_name: str, given_name: str, day: date) -> str:
-    """``Lastname_Firstname_YYYY-MM-DD_intake-summary.pdf``: ASCII, safe in headers and on disk."""
+def pdf_filename(
+    family_name: str, given_name: str, day: date, suffix: str = "intake-summary.pdf"
+) -> str:
+    """``Lastname_Firstname_YYYY-MM-DD_intake-summary.pdf`` (or another ``suffix`` for the other
+    exports of the same intake): ASCII, safe in headers and on disk."""
     parts = [p for p in (_file_part(family_name), _file_part(given_name)) if p] or ["Patient"]
-    return f"{'_'.join(parts)}_{day.isoformat()}_intake-summary.pdf"
+    return f"{'_'.join(parts)}_{day.isoformat()}_{suffix}"
 
 
 @cache

@@ -143,8 +143,9 @@ def mark_reviewed(intake: Intake, user_id: int) -> bool:
     return True
 
 
-def summary_filename(intake: Intake, submission: Submission) -> str:
+def summary_filename(
+    intake: Intake, submission: Submission, suffix: str = "intake-summary.pdf"
+) -> str:
     """The download name: family and given name and the day it was sent, in the clinic's zone."""
-    return pdf.pdf_filename(
-        intake.family_name, intake.given_name, pdf_header(intake, submission).submitted_at.date()
-    )
+    day = pdf_header(intake, submission).submitted_at.date()
+    return pdf.pdf_filename(intake.family_name, intake.given_name, day, suffix)

@@ -51,10 +51,6 @@ def _file_response(data: bytes, mimetype: str, filename: str) -> Response:
     return response
 
 
-def _json_name(intake: Intake, submission: Submission, kind: str) -> str:
-    return summary_filename(intake, submission).replace("intake-summary.pdf", f"{kind}.json")
-
-
 def _export(
     public_id: str,
     action: str,
@@ -105,7 +101,7 @@ def _json_export(
     found, submission, resource = _export(public_id, action, build)
     if not isinstance(resource, dict):
         return _pdf_failed()
-    name = _json_name(found, submission, kind)
+    name = summary_filename(found, submission, f"{kind}.json")
     return _file_response(fhir_json(resource), FHIR_JSON, name)
 
 

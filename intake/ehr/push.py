@@ -189,7 +189,8 @@ def send(
         upload = EhrUpload(intake_id=intake.id, actor=actor, outcome="sending", attempts=0)
         tx.add(upload)
         submission = intake.submission
-    pdf = stored_pdf_once(submission)
+    with db.transaction():  # stored_pdf renders (and stores) only when the first render failed
+        pdf = stored_pdf(submission)
 
     def default_factory(ehr: EhrSettings) -> FhirClient:
         return FhirClient(ehr, budget_seconds=budget)
@@ -209,14 +210,6 @@ def send(
         row.message = result.message[:2000]
         audit.record(tx, actor, "ehr.send", public_id, address, AUDIT_OUTCOME[result.outcome])
     return result
-
-
-def stored_pdf_once(submission: Submission) -> bytes | None:
-    """The stored PDF; rendering a missing one happens in its own short transaction."""
-    if submission.pdf is not None:
-        return submission.pdf
-    with db.transaction():
-        return stored_pdf(submission)
 
 
 def _deliver(

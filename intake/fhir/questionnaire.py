@@ -117,22 +117,15 @@ def questionnaire_item(site: FhirSite, catalog: Catalog, item: Item) -> Json:
     """One catalog question; key order is fixed so the JSON is reproducible."""
     result: Json = {"linkId": item.id, "text": item.text}
     vocabulary = item_vocabulary(site, catalog, item)
-    if item.type == "single":
+    if item.type in ("single", "multi", "scale"):
+        assert vocabulary is not None
         result["type"] = "choice"
         result.update(_enable_when(site, catalog, item))
-        assert vocabulary is not None
-        result["answerOption"] = _options(vocabulary)
-    elif item.type == "multi":
-        result["type"] = "choice"
-        result.update(_enable_when(site, catalog, item))
-        result["repeats"] = True
-        assert vocabulary is not None
-        result["answerOption"] = _options(vocabulary, item.exclusive)
-    elif item.type == "scale":
-        result["type"] = "choice"
-        result.update(_enable_when(site, catalog, item))
-        assert vocabulary is not None
-        result["answerOption"] = _options(vocabulary)
+        if item.type == "multi":
+            result["repeats"] = True
+        result["answerOption"] = _options(
+            vocabulary, item.exclusive if item.type == "multi" else ()
+        )
     elif item.type == "year":
         assert vocabulary is not None
         year = _year_item(item.id, item.text, vocabulary)
