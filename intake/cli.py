@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 from flask import Flask, current_app
@@ -13,16 +13,16 @@ from flask.cli import AppGroup
 from forms.loader import get_catalog
 from intake import accounts, audit, db, migrate, totp
 from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
-from intake.ehr import keys as ehr_keys
 from intake.ehr import push
-from intake.ehr.auth import token_provider
-from intake.ehr.client import FhirClient
 from intake.ehr.errors import EhrError
-from intake.ehr.settings import ehr_settings, settings_problems
+from intake.ehr.settings import KEY_ALGS, KeyAlg, ehr_settings, settings_problems
 from intake.invitations import create_invitation, find_by_public_id, patient_link
 from intake.passwords import PasswordRejected, check_password
 from intake.submissions import store_pdf as render_and_store
 from intake.submissions import stored_pdf, submit_intake
+
+if TYPE_CHECKING:
+    from intake.ehr.keys import PrivateKey
 
 CLI_ACTOR = "cli"
 
@@ -232,24 +232,30 @@ def reset_totp(email: str) -> None:
 
 
 # --- EHR hand-off: the signing key and a connection check (intake.ehr) ---------------------------
+# The key and network modules are imported by the commands that use them: the app (and every web
+# worker) loads this module, and needs neither cryptography nor httpx until it sends to an EHR.
 
 
-def _echo_jwks(key: ehr_keys.PrivateKey, alg: ehr_keys.KeyAlg) -> None:
+def _echo_jwks(key: PrivateKey, alg: KeyAlg) -> None:
+    from intake.ehr import keys as ehr_keys
+
     click.echo(json.dumps(ehr_keys.public_jwks(key, alg), indent=2))
 
 
 @intake_cli.command("ehr-keygen")
 @click.option(
     "--alg",
-    type=click.Choice(ehr_keys.KEY_ALGS),
+    type=click.Choice(KEY_ALGS),
     default=None,
     help="Signing algorithm (default: EHR_KEY_ALG).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing key; the EHR needs the new one.")
 def ehr_keygen(alg: str | None, force: bool) -> None:
     """Make the service's SMART Backend Services key; print the public JWKS to register."""
+    from intake.ehr import keys as ehr_keys
+
     configured = current_app.config["EHR_KEY_ALG"]
-    chosen = cast(ehr_keys.KeyAlg, alg or configured)
+    chosen = cast(KeyAlg, alg or configured)
     path = Path(current_app.config["EHR_KEY_PATH"])
     try:
         key = ehr_keys.generate_key_file(path, chosen, force=force)
@@ -265,6 +271,8 @@ def ehr_keygen(alg: str | None, force: bool) -> None:
 @intake_cli.command("ehr-jwks")
 def ehr_jwks() -> None:
     """Print the public JWKS of the existing key, to register it with the EHR again."""
+    from intake.ehr import keys as ehr_keys
+
     alg = current_app.config["EHR_KEY_ALG"]
     try:
         key = ehr_keys.load_private_key(Path(current_app.config["EHR_KEY_PATH"]), alg)
@@ -276,6 +284,9 @@ def ehr_jwks() -> None:
 @intake_cli.command("ehr-check")
 def ehr_check() -> None:
     """Check the EHR settings, get an access token and read the EHR's /metadata."""
+    from intake.ehr.auth import token_provider
+    from intake.ehr.client import FhirClient
+
     settings = ehr_settings(current_app.config)
     if settings is None:
         click.echo("The EHR hand-off is off: EHR_FHIR_BASE_URL is not set.")

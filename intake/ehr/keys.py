@@ -15,20 +15,18 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-KeyAlg = Literal["ES384", "RS384"]
-KEY_ALGS: tuple[KeyAlg, ...] = ("ES384", "RS384")
+from intake.ehr.settings import KEYGEN_HINT, KeyAlg
+
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 #: NIST SP 800-57 puts RSA 3072 level with the 128-bit security of P-256; P-384 is above both.
 RSA_BITS = 3072
-#: What to do about a missing or wrong key, wherever that is the problem.
-KEYGEN_HINT = "run `flask --app wsgi intake ehr-keygen` and register the printed JWKS with the EHR"
 
 #: RFC 7638 section 3.2: the members a thumbprint covers, per key type.
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 from intake import audit, db
 from intake.clock import as_utc, utcnow
-from intake.ehr.client import FhirClient
 from intake.ehr.errors import EhrError
 from intake.ehr.settings import EhrSettings, ehr_settings, is_loopback, settings_problems
 from intake.fhir import exports
@@ -39,6 +38,11 @@ from intake.fhir.document import document_identifier, if_none_exist
 from intake.invitations import find_by_public_id
 from intake.models import EhrUpload, Intake, Submission
 from intake.submissions import stored_pdf
+
+if TYPE_CHECKING:
+    # Imported when a send starts (see there): httpx, PyJWT and cryptography stay out of workers
+    # that only show the intake page.
+    from intake.ehr.client import FhirClient
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +58,7 @@ AUDIT_OUTCOME: dict[str, str] = {
     "unmatched": "unmatched",
 }
 
-ClientFactory = Callable[[EhrSettings], FhirClient]
+ClientFactory = Callable[[EhrSettings], "FhirClient"]
 
 
 class NotConfiguredError(RuntimeError):
@@ -193,6 +197,8 @@ def send(
         pdf = stored_pdf(submission)
 
     def default_factory(ehr: EhrSettings) -> FhirClient:
+        from intake.ehr.client import FhirClient
+
         return FhirClient(ehr, budget_seconds=budget)
 
     try:

@@ -3,6 +3,10 @@
 ``ehr_settings`` returns None when no EHR is configured: the feature is off and nothing else
 changes. ``settings_problems`` lists what would stop an upload, in words an IT person can act on,
 so the CLI check and the clinic pages can say so before anyone presses "Send".
+
+Nothing here imports the network or crypto libraries (the key is loaded only to check it): the
+clinic pages read these settings on every intake page, and a worker that never sends to an EHR
+should not carry httpx, PyJWT and cryptography (about 10 MB) in its memory.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
-from intake.ehr.keys import KEYGEN_HINT, KeyAlg, KeyFileError, load_private_key
-
 AuthMode = Literal["smart", "bearer"]
+KeyAlg = Literal["ES384", "RS384"]
+KEY_ALGS: tuple[KeyAlg, ...] = ("ES384", "RS384")
+#: What to do about a missing or wrong key, wherever that is the problem.
+KEYGEN_HINT = "run `flask --app wsgi intake ehr-keygen` and register the printed JWKS with the EHR"
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,8 @@ def _smart_problems(settings: EhrSettings) -> list[str]:
         problems.append("EHR_CLIENT_ID is not set (the client id the EHR gave this service).")
     if not settings.scope:
         problems.append("EHR_SCOPE is empty (for example system/DocumentReference.write).")
+    from intake.ehr.keys import KeyFileError, load_private_key
+
     if not settings.key_path.is_file():
         problems.append(f"No private key at {settings.key_path}: {KEYGEN_HINT}.")
     else:

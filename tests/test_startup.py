@@ -1,0 +1,30 @@
+"""What a web worker carries: libraries only some commands need stay out of its memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Imported by the commands and the one view that need them; about 20 MB per worker otherwise.
+NOT_AT_START = ("alembic", "mako", "httpx", "jwt")
+
+
+def test_the_app_starts_without_migration_or_ehr_network_libraries(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from intake import create_app\n"
+        f"create_app({{'SECRET_KEY': 'x', 'DATABASE_URL': 'sqlite:///{tmp_path}/t.db'}})\n"
+        f"print(sorted(m for m in {NOT_AT_START!r} if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
+    env["INTAKE_ENV"] = "testing"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
