@@ -40,7 +40,7 @@ from intake.review import Summary, Table
 #: The renderer's own user-agent stylesheet (see there and ``SummaryHTML``).
 UA_STYLESHEET_PATH = Path(__file__).resolve().parent.parent / "templates" / "pdf" / "ua.css"
 
-RENDERER_VERSION = f"weasyprint {weasyprint.__version__} / summary template 2"
+RENDERER_VERSION = f"weasyprint {weasyprint.__version__} / summary template 3"
 PAGE_SIZES = ("A4", "Letter")
 
 #: PDF/A-3 is the archival level that allows embedded files of any type (our FHIR JSON). Level "b"

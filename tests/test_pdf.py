@@ -125,6 +125,18 @@ def test_identifiers_standing_line_and_page_numbers_on_every_page(
         assert STANDING_LINE in flat.replace("\u2019", "'"), number
 
 
+@pytest.mark.parametrize("page_size", ["A4", "Letter"])
+def test_page_one_prints_the_identity_line_once(
+    render: Render, tmp_path: Path, page_size: str
+) -> None:
+    """Page 1 opens with the identity line; a running header above it printed it twice."""
+    data = render(demo_answers(get_catalog()), page_size=page_size)
+    first, second = pages_of(pdf_text(data, tmp_path))[:2]
+    line = f"{HEADER.patient_name} · DOB {HEADER.date_of_birth.isoformat()}"
+    assert squash(first).count(line) == 1
+    assert squash(second).count(line) == 1
+
+
 def test_first_page_has_title_submission_and_every_topic_in_catalog_order(
     render: Render, tmp_path: Path
 ) -> None:
