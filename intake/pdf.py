@@ -125,7 +125,7 @@ class SummaryHTML(weasyprint.HTML):
 
 @dataclass(frozen=True)
 class PdfHeader:
-    """Who the summary is about; printed in the running header of every page."""
+    """Who the summary is about: the first line of page 1, then the running header of the rest."""
 
     patient_name: str
     date_of_birth: date
