@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from hashlib import md5
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,10 +34,11 @@ from flask import Flask, render_template
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from intake import TEMPLATES
 from intake.review import Summary, Table
 
 #: The renderer's own user-agent stylesheet (see there and ``SummaryHTML``).
-UA_STYLESHEET_PATH = Path(__file__).resolve().parent.parent / "templates" / "pdf" / "ua.css"
+UA_STYLESHEET_PATH = TEMPLATES / "pdf" / "ua.css"
 
 RENDERER_VERSION = f"weasyprint {weasyprint.__version__} / summary template 3"
 PAGE_SIZES = ("A4", "Letter")
