@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+if TYPE_CHECKING:
+    from flask import Flask
 
+# Flask is imported inside create_app: the PDF renderer process (intake.pdf_engine) imports this
+# package for TEMPLATES and should not carry the web stack.
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory: config, database, security, blueprints and CLI."""
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from intake import cli, db, health, logs, pdf, security
     from intake.api import bp as api_bp
     from intake.api import fhir_public

@@ -67,6 +67,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "INVITE_DAYS": int(os.environ.get("INVITE_DAYS", 14)),
         "DOB_ATTEMPTS": int(os.environ.get("DOB_ATTEMPTS", 5)),
         "PDF_PAGE_SIZE": os.environ.get("PDF_PAGE_SIZE", "A4"),
+        # One PDF render may take this long before its renderer process is stopped (the
+        # submission stands; the PDF is made again when it is first asked for).
+        "PDF_RENDER_TIMEOUT_SECONDS": float(os.environ.get("PDF_RENDER_TIMEOUT_SECONDS", 60)),
         # Questions a clinic must switch on deliberately (trauma.safe_now needs a same-day response).
         "CLINIC_OPT_INS": frozenset(filter(None, os.environ.get("CLINIC_OPT_INS", "").split(","))),
         # Clinician accounts (intake.accounts): sessions end after this long without a request,
@@ -132,6 +135,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         )
     if config["PDF_PAGE_SIZE"] not in ("A4", "Letter"):
         raise ConfigError("PDF_PAGE_SIZE must be A4 or Letter")
+    if not config["PDF_RENDER_TIMEOUT_SECONDS"] > 0:
+        raise ConfigError("PDF_RENDER_TIMEOUT_SECONDS must be a number of seconds above 0")
     if config["FHIR_CANONICAL_BASE"] is None:
         config["FHIR_CANONICAL_BASE"] = config["PUBLIC_BASE_URL"].rstrip("/") + "/fhir"
     if config["FHIR_MRN_SYSTEM"] is None:

@@ -20,6 +20,7 @@ from intake.fhir.exports import questionnaire_response
 from intake.fhir.response import CatalogVersionError
 from intake.fhir.site import fhir_json
 from intake.models import Intake, Submission
+from intake.pdf_job import PdfAttachment
 from intake.review import build_summary
 
 log = logging.getLogger(__name__)
@@ -74,10 +75,10 @@ ANSWERS_FILE = "questionnaire-response.json"
 ANSWERS_DESCRIPTION = "The answers in this summary, as a FHIR R4 QuestionnaireResponse"
 
 
-def answers_attachment(intake: Intake, submission: Submission) -> pdf.PdfAttachment:
+def answers_attachment(intake: Intake, submission: Submission) -> PdfAttachment:
     """The submission's QuestionnaireResponse, as the PDF carries it (the same bytes as the
     export: one builder, one serialisation)."""
-    return pdf.PdfAttachment(
+    return PdfAttachment(
         name=ANSWERS_FILE,
         data=fhir_json(questionnaire_response(intake, submission)),
         mime_type="application/fhir+json",

@@ -25,17 +25,8 @@ from pypdf import PdfReader
 from forms.loader import get_catalog
 from forms.logic import Visibility
 from intake.demo import demo_answers, demo_detail_sections, demo_pdf_header
-from intake.pdf import (
-    FONT_CONFIG,
-    PDF_VARIANT,
-    DenyAllFetcher,
-    SummaryHTML,
-    pdf_filename,
-    render_html_pdf,
-    render_summary_pdf,
-    summary_html,
-    warn_if_slow_subsetting,
-)
+from intake.pdf import pdf_filename, render_summary_pdf, summary_html, warn_if_slow_subsetting
+from intake.pdf_engine import FONT_CONFIG, PDF_VARIANT, DenyAllFetcher, SummaryHTML, render_html_pdf
 from intake.review import build_summary
 
 HEADER = demo_pdf_header("INT-TEST-0001")
@@ -78,7 +69,10 @@ def render(app: Flask) -> Render:
         opened = frozenset(demo_detail_sections(catalog)) if detail is None else detail
         with app.app_context():
             summary = build_summary(catalog, answers, Visibility(detail_sections=opened))
-            return render_summary_pdf(summary, HEADER, page_size, fetcher=fetcher)
+            if fetcher is None:  # as the service renders: in its renderer process
+                return render_summary_pdf(summary, HEADER, page_size)
+            # In this process, to read afterwards what the fetcher was asked for.
+            return render_html_pdf(summary_html(summary, HEADER, page_size), fetcher=fetcher)
 
     return _render
 
@@ -267,7 +261,7 @@ def _assert_nothing_embedded(data: bytes) -> None:
 
 
 def test_deny_all_fetcher_refuses_files_and_network_in_raw_html(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The fetcher, not only the escaping, keeps server files and URLs out of the PDF."""
     if not Path("/etc/hostname").is_file():
@@ -288,12 +282,13 @@ def test_deny_all_fetcher_refuses_files_and_network_in_raw_html(
     _assert_nothing_embedded(safe)
     assert squash(pdf_text(safe, tmp_path)) == "hello"
 
-    # And the service's own render path uses it: feed it the same markup as if escaping failed.
+    # And the service's renderer process uses it: feed it the same markup as if escaping failed.
     monkeypatch.setattr("intake.pdf.summary_html", lambda *args, **kwargs: markup)
-    fetcher = DenyAllFetcher()
     summary = build_summary(get_catalog(), {}, Visibility())
-    _assert_nothing_embedded(render_summary_pdf(summary, HEADER, fetcher=fetcher))
-    assert "file:///etc/hostname" in fetcher.refused
+    with app.app_context():
+        served = render_summary_pdf(summary, HEADER)
+    _assert_nothing_embedded(served)
+    assert squash(pdf_text(served, tmp_path)) == "hello"
 
 
 def test_accented_cyrillic_greek_cjk_and_emoji_come_back_out(

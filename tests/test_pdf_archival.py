@@ -26,13 +26,9 @@ from forms.loader import get_catalog
 from forms.logic import Visibility
 from intake import create_app
 from intake.demo import DEMO_SUBMITTED_AT, demo_answers, demo_detail_sections, demo_pdf_header
-from intake.pdf import (
-    DenyAllFetcher,
-    PdfAttachment,
-    render_html_pdf,
-    render_summary_pdf,
-    summary_html,
-)
+from intake.pdf import summary_html
+from intake.pdf_engine import DenyAllFetcher, render_html_pdf
+from intake.pdf_job import PdfAttachment
 from intake.review import Summary, build_summary
 
 HEADER = demo_pdf_header("INT-ARCH-0001")
@@ -120,7 +116,7 @@ def _render(app: Flask, summary: Summary, attachments: Sequence[PdfAttachment]) 
     try:
         with app.app_context():
             html = summary_html(summary, HEADER)
-            data = render_summary_pdf(summary, HEADER, fetcher=fetcher, attachments=attachments)
+            data = render_html_pdf(html, fetcher=fetcher, attachments=attachments)
     finally:
         logger.removeHandler(records)
     return Rendered(data, html, tuple(records.messages), tuple(fetcher.refused))

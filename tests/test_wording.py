@@ -20,6 +20,7 @@ from forms.loader import get_catalog
 from forms.logic import Visibility
 from intake import pdf
 from intake.demo import demo_answers, demo_detail_sections, demo_pdf_header
+from intake.pdf_engine import render_html_pdf
 from intake.review import build_summary
 from tests.conftest import Invited, post_step
 from tests.forbidden_phrases import violations
@@ -113,7 +114,7 @@ def _demo_html(app: Flask, patient_note: str | None = None) -> str:
 def _service_pdf_text(app: Flask, html: str, tmp_path: Path) -> str:
     """Render the summary with every patient-text element removed, and extract its text."""
     with app.test_request_context():
-        data = pdf.render_html_pdf(PATIENT_TEXT.sub("", html))
+        data = render_html_pdf(PATIENT_TEXT.sub("", html))
     return _pdf_text(data, tmp_path)
 
 
@@ -146,7 +147,7 @@ def test_canary_patient_words_are_printed_but_not_held_against_the_service(
     note = "My doctor said you should take X and it was consistent with a diagnosis."
     html = _demo_html(app, patient_note=note)
     with app.test_request_context():
-        whole = _pdf_text(pdf.render_html_pdf(html), tmp_path)
+        whole = _pdf_text(render_html_pdf(html), tmp_path)
     assert "you should take X" in " ".join(whole.split())  # printed verbatim ...
     assert violations(whole)  # ... so an unstripped scan would flag it
     assert violations(_service_pdf_text(app, html, tmp_path)) == []  # the service's words are clean

@@ -1,0 +1,280 @@
+"""The PDF renderer: WeasyPrint, locked down, in a process of its own.
+
+``python -m intake.pdf_engine`` reads render jobs on standard input and answers each with the PDF
+on its standard output (``intake.pdf_job``); ``intake.pdf_renderer`` starts it and talks to it.
+It imports WeasyPrint and nothing of the web application. Why a process of its own:
+
+- WeasyPrint and its fonts and caches (about 100 MB) live in one process per web worker that
+  renders, not in every web worker from start-up;
+- a render that runs too long is ended by killing the process, which a thread cannot be;
+- a crash in the C libraries (Pango, HarfBuzz, fontconfig) ends this process, not the request
+  that asked for the PDF, and the next render starts a new one.
+
+Everything WeasyPrint is handed is self-contained: no base URL, and a fetcher that refuses every
+URL. Patient text is escaped by Jinja, and even if markup ever slipped through, nothing on the
+server or the network could be read into the PDF (PITFALLS: ``<link rel="attachment"
+href="file:///...">`` embeds files).
+
+The PDF is an archival, self-describing file: PDF/A-3b, tagged for accessibility, and able to
+carry the intake's FHIR QuestionnaireResponse as an associated file built from bytes in memory.
+Every date in it is the submission time, so the same answers always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import os
+import signal
+import sys
+import threading
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
+from datetime import UTC
+from functools import cache
+from typing import IO, Any
+
+import pydyf
+import weasyprint
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from intake import TEMPLATES
+from intake.pdf_job import FAILED, OK, PdfAttachment, RenderJob, frame, read_frame
+
+log = logging.getLogger(__name__)
+
+#: The renderer's own user-agent stylesheet (see there and ``SummaryHTML``).
+UA_STYLESHEET_PATH = TEMPLATES / "pdf" / "ua.css"
+
+#: PDF/A-3 is the archival level that allows embedded files of any type (our FHIR JSON). Level "b"
+#: (appearance) rather than "a" (accessible): "a" needs all content tagged or marked as artifact,
+#: and WeasyPrint 70 leaves the running header and footer as neither. Tags are still written.
+PDF_VARIANT = "pdf/a-3b"
+
+#: One font configuration per process: a new one per render leaks about 0.23 MB each time.
+FONT_CONFIG = FontConfiguration()
+#: WeasyPrint's font configuration is not documented as thread-safe. The renderer process takes
+#: one job at a time anyway; tests also render in their own process, from several threads.
+_RENDER_LOCK = threading.Lock()
+
+
+class _HideFailedURLs(logging.Filter):
+    """WeasyPrint logs each URL it failed to load; such a URL could only come from patient text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Failed to load"):
+            record.msg, record.args = "Failed to load a resource (refused; URL not logged)", ()
+        return True
+
+
+logging.getLogger("weasyprint").addFilter(_HideFailedURLs())
+
+
+class URLRefusedError(ValueError):
+    """The PDF renderer asked for a URL; the summary never needs one."""
+
+
+class DenyAllFetcher(URLFetcher):
+    """A URL fetcher that refuses everything, and remembers how often it was asked.
+
+    The summary needs no image, stylesheet or font from any URL, so any request at all means
+    markup got into the HTML. ``refused`` keeps the URLs in memory for tests, never in a log.
+    """
+
+    def __init__(self) -> None:
+        # allowed_protocols=() also blocks the base class should anything call it directly.
+        super().__init__(allowed_protocols=(), allow_redirects=False, fail_on_errors=False)
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        self.refused.append(url)
+        raise URLRefusedError("the PDF summary loads no external resources")
+
+
+@cache
+def _ua_stylesheet() -> weasyprint.CSS:
+    """Parsed once per process and shared by every render, as WeasyPrint shares its own."""
+    return weasyprint.CSS(
+        string=UA_STYLESHEET_PATH.read_text(encoding="utf-8"),
+        base_url=None,
+        url_fetcher=DenyAllFetcher(),
+    )
+
+
+class SummaryHTML(weasyprint.HTML):
+    """An HTML document styled with the summary's small user-agent stylesheet.
+
+    WeasyPrint's HTML5 stylesheet has ~250 rules for forms, lists, ``[dir]``, ``::marker`` and
+    footnotes; matching each of the summary's ~1,100 elements against them, and computing the
+    pseudo-elements they declare, took about 90 ms of a 600 ms render. ``templates/pdf/ua.css``
+    keeps WeasyPrint's defaults for the elements the summary uses. ``_ua_stylesheets`` is the
+    one place WeasyPrint asks for that stylesheet; a test fails if an upgrade stops asking.
+    """
+
+    def _ua_stylesheets(self, forms: bool = False) -> list[weasyprint.CSS]:
+        return [_ua_stylesheet()]
+
+
+def render_html_pdf(
+    html: str,
+    *,
+    fetcher: DenyAllFetcher | None = None,
+    attachments: Sequence[PdfAttachment] = (),
+) -> bytes:
+    """The PDF of self-contained HTML; pass ``fetcher`` to see afterwards what it refused.
+
+    The renderer process calls this for every job; tests call it directly, in their own process,
+    to render stripped or spied-on documents. The output is PDF/A-3b and tagged; ``attachments`` become associated files (/AF, "Data").
+    """
+    names = [attachment.name for attachment in attachments]
+    if len(set(names)) != len(names):
+        raise ValueError("attachment names must be unique")
+    url_fetcher = fetcher or DenyAllFetcher()
+    document = SummaryHTML(string=html, base_url=None, url_fetcher=url_fetcher)
+    # A name tree must be sorted by key; WeasyPrint writes the files in the order given.
+    ordered = sorted(attachments, key=lambda attachment: attachment.name.encode())
+    with _RENDER_LOCK, warnings.catch_warnings():
+        # WeasyPrint 70 opens its sRGB profile for PDF/A and never closes it. CPython closes the
+        # file as soon as it is dropped, mid-render, but the ResourceWarning it emits would fail
+        # every test that renders a PDF (pytest runs with warnings as errors).
+        warnings.filterwarnings(
+            "ignore", r"unclosed file .*sRGB2014\.icc", category=ResourceWarning
+        )
+        pdf: bytes = document.write_pdf(
+            font_config=FONT_CONFIG,
+            pdf_variant=PDF_VARIANT,
+            pdf_tags=True,
+            # Built per render: a WeasyPrint Attachment's source can be read only once.
+            attachments=[_weasyprint_attachment(a, url_fetcher) for a in ordered],
+            finisher=_finisher(ordered),
+        )
+    return pdf
+
+
+def _finisher(attachments: Sequence[PdfAttachment]) -> Callable[[Any, Any], None]:
+    fix_attachments = _attachment_finisher(attachments)
+
+    def finish(document: Any, pdf: Any) -> None:
+        fix_attachments(document, pdf)
+        _serialise_once(pdf)
+
+    return finish
+
+
+_SERIALISED_ONCE: dict[type, type] = {}
+
+
+def _serialise_once(pdf: Any) -> None:
+    """Make each PDF object build its bytes once, however often pydyf asks for them.
+
+    For a PDF/A file pydyf writes a file identifier: it serialises and zlib-compresses (level 9)
+    every object once to hash them, then again to write them, about 30 ms of each render.
+    The objects are complete when the finisher runs, so the second answer equals the first;
+    a test checks the bytes are the same as without this.
+    """
+    for pdf_object in pdf.objects:
+        cls = type(pdf_object)
+        if not isinstance(pdf_object, pydyf.Object):
+            continue
+        memo = _SERIALISED_ONCE.get(cls)
+        if memo is None:
+            memo = type(cls.__name__, (cls,), {"data": _data_once(cls.data)})
+            _SERIALISED_ONCE[cls] = memo
+        pdf_object.__class__ = memo
+
+
+def _data_once(data: property) -> property:
+    """pydyf's ``data`` property, keeping its first answer in the object's ``__dict__``."""
+    build = data.fget
+    assert build is not None
+
+    def once(pdf_object: Any) -> bytes:
+        cached: bytes | None = pdf_object.__dict__.get("_intake_data")
+        if cached is None:
+            cached = pdf_object.__dict__["_intake_data"] = build(pdf_object)
+        return cached
+
+    return property(once)
+
+
+def _weasyprint_attachment(attachment: PdfAttachment, fetcher: URLFetcher) -> Any:
+    """A WeasyPrint Attachment from bytes in memory: no file or URL is ever opened for it."""
+    # WeasyPrint formats the dates as "%Y%m%d%H%M%SZ" whatever their zone: give it UTC.
+    created = attachment.created.astimezone(UTC)
+    return weasyprint.Attachment(
+        string=attachment.data,
+        url_fetcher=fetcher,
+        name=attachment.name,
+        description=attachment.description,
+        created=created,
+        modified=created,
+        relationship="Data",
+    )
+
+
+def _attachment_finisher(attachments: Sequence[PdfAttachment]) -> Callable[[Any, Any], None]:
+    """Post-process the PDF objects for what WeasyPrint 70's Attachment cannot express.
+
+    WeasyPrint guesses a file's MIME type from its name ("x.json" gives application/json), so
+    the caller's type is set here; its PDF/A-3 code also lists each file twice in the
+    catalog's /AF. A file that did not make it into the PDF is an error, never a silent gap.
+    """
+    mime_types = {attachment.checksum: attachment.mime_type for attachment in attachments}
+
+    def finish(document: Any, pdf: Any) -> None:
+        found = set()
+        for pdf_object in pdf.objects:
+            extra = getattr(pdf_object, "extra", None)
+            if not isinstance(extra, dict) or extra.get("Type") != "/EmbeddedFile":
+                continue
+            checksum = extra["Params"]["CheckSum"]
+            if checksum in mime_types:
+                extra["Subtype"] = "/" + mime_types[checksum].replace("/", "#2f")
+                found.add(checksum)
+        if missing := set(mime_types) - found:
+            raise RuntimeError(f"{len(missing)} attachment(s) missing from the PDF")
+        associated = pdf.catalog.get("AF")
+        if associated:
+            pdf.catalog["AF"] = type(associated)(dict.fromkeys(associated))
+
+    return finish
+
+
+def serve(jobs: IO[bytes], replies: IO[bytes]) -> None:
+    """Answer render jobs until the web worker closes the pipe (it exits, or restarts us)."""
+    while (body := read_frame(jobs)) is not None:
+        try:
+            job = RenderJob.decode(body)
+            reply = OK + frame(render_html_pdf(job.html, attachments=job.attachments))
+        except Exception as exc:  # the web worker records the failure; this process goes on
+            # The type and where, never the message: it could quote the document.
+            where = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("PDF render failed: %s\n%s", type(exc).__name__, where)
+            reply = FAILED + frame(type(exc).__name__.encode("ascii", "replace"))
+        replies.write(reply)
+        replies.flush()
+
+
+def main() -> None:
+    # Ctrl-C in the terminal reaches the whole process group; the web worker decides when this
+    # process ends, by closing the pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Replies go to a private copy of standard output, and anything printed goes to standard
+    # error: a stray print inside a library can never corrupt a PDF.
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    logging.basicConfig(level=logging.WARNING, format="intake.pdf_engine[%(process)d] %(message)s")
+    _ua_stylesheet()
+    # What start-up made lives as long as the process: the garbage collector's full collections
+    # need not rescan it during every render.
+    gc.freeze()
+    # BrokenPipeError: the web worker went away mid-render (stopped, or killed by gunicorn).
+    with contextlib.suppress(BrokenPipeError):
+        serve(sys.stdin.buffer, replies)
+
+
+if __name__ == "__main__":
+    main()
