@@ -179,6 +179,9 @@ class RenderResult:
     median: float
     size: int
     html: str
+    #: The same HTML with no answers embedded: what Chromium is given to print.
+    same_html_median: float
+    same_html_size: int
 
 
 def bench_pdf(app: Any, renders: int) -> RenderResult:
@@ -229,6 +232,12 @@ def bench_pdf(app: Any, renders: int) -> RenderResult:
             )
             core_times.append(seconds)
 
+        # Like for like with Chromium, which is handed the same HTML and embeds no FHIR file.
+        same_html_times: list[float] = []
+        for _ in range(min(renders, 20)):
+            seconds, same_html_pdf = timed(lambda: render_summary_pdf(summary, header))
+            same_html_times.append(seconds)
+
     pages = len(PdfReader(io.BytesIO(last)).pages)
     median = statistics.median(times)
     emit("render time, median", ms(median), "<= 400 ms", median <= 0.400)
@@ -251,7 +260,12 @@ def bench_pdf(app: Any, renders: int) -> RenderResult:
         rss_end < 150,
     )
     emit("web process RSS, before / after renders", f"{web_start:.0f} / {web_end:.0f} MB")
-    return RenderResult(median, len(last), html)
+    same_html_median = statistics.median(same_html_times)
+    emit(
+        "same HTML, no answers embedded",
+        f"{ms(same_html_median)} ({len(same_html_pdf) / KB:.1f} KB)",
+    )
+    return RenderResult(median, len(last), html, same_html_median, len(same_html_pdf))
 
 
 # --- 2. Chromium comparison ----------------------------------------------------------------------
@@ -286,10 +300,16 @@ def bench_chromium(html: str, weasy: RenderResult, runs: int, tmp: Path) -> None
     median = statistics.median(times)
     emit("Chromium time, median", ms(median))
     emit("Chromium size", f"{size / KB:.1f} KB")
-    speed = median / weasy.median
+    # The ratios compare the two engines on the same HTML: the stored PDF also embeds the answers
+    # as FHIR JSON (about 9 KB), which Chromium's print has no counterpart for.
+    speed = median / weasy.same_html_median
     emit("Chromium time / WeasyPrint time", f"{speed:.1f}x", ">= 2x", speed >= 2)
-    bigger = size / weasy.size
+    bigger = size / weasy.same_html_size
     emit("Chromium size / WeasyPrint size", f"{bigger:.1f}x", ">= 3x", bigger >= 3)
+    emit(
+        "  the same, against the stored PDF",
+        f"{median / weasy.median:.1f}x time, {size / weasy.size:.1f}x size",
+    )
 
 
 # --- 3. Patient pages: step timings and page weight ----------------------------------------------
