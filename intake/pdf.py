@@ -105,7 +105,10 @@ def render_summary_pdf(
     Raises ``intake.pdf_renderer.RenderError`` when no PDF could be made this time.
     """
     job = RenderJob(summary_html(summary, header, page_size), tuple(attachments))
-    return RENDERER.render(job, current_app.config["PDF_RENDER_TIMEOUT_SECONDS"])
+    config = current_app.config
+    return RENDERER.render(
+        job, config["PDF_RENDER_TIMEOUT_SECONDS"], config["PDF_RENDERER_IDLE_SECONDS"]
+    )
 
 
 # Letters with no NFKD decomposition to ASCII that still have a usual spelling in file names.

@@ -26,6 +26,7 @@ import contextlib
 import gc
 import logging
 import os
+import select
 import signal
 import sys
 import threading
@@ -243,9 +244,15 @@ def _attachment_finisher(attachments: Sequence[PdfAttachment]) -> Callable[[Any,
     return finish
 
 
-def serve(jobs: IO[bytes], replies: IO[bytes]) -> None:
-    """Answer render jobs until the web worker closes the pipe (it exits, or restarts us)."""
-    while (body := read_frame(jobs)) is not None:
+def serve(jobs: IO[bytes], replies: IO[bytes], idle_seconds: float = 0) -> None:
+    """Answer render jobs until the web worker closes the pipe (it exits, or restarts us), or
+    until none came for ``idle_seconds`` (0: wait for ever)."""
+    while True:
+        if idle_seconds > 0 and not select.select([jobs], [], [], idle_seconds)[0]:
+            return  # idle: give the memory back; the web worker starts a new process when needed
+        body = read_frame(jobs)
+        if body is None:
+            return
         try:
             job = RenderJob.decode(body)
             reply = OK + frame(render_html_pdf(job.html, attachments=job.attachments))
@@ -271,9 +278,10 @@ def main() -> None:
     # What start-up made lives as long as the process: the garbage collector's full collections
     # need not rescan it during every render.
     gc.freeze()
+    idle_seconds = float(os.environ.get("INTAKE_RENDERER_IDLE_SECONDS") or 0)
     # BrokenPipeError: the web worker went away mid-render (stopped, or killed by gunicorn).
     with contextlib.suppress(BrokenPipeError):
-        serve(sys.stdin.buffer, replies)
+        serve(sys.stdin.buffer, replies, idle_seconds)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,7 @@ class Renderer:
         self._command = command or [sys.executable, "-m", "intake.pdf_engine"]
         self._process: subprocess.Popen[bytes] | None = None
         self._owner_pid = 0
+        self._idle_seconds = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -90,24 +91,37 @@ class Renderer:
         with self._lock:
             self._ensure_started()
 
-    def render(self, job: RenderJob, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> bytes:
-        """The PDF bytes for ``job``, or a ``RenderError`` within about ``timeout`` seconds."""
+    def render(
+        self,
+        job: RenderJob,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        idle_seconds: float = 0,
+    ) -> bytes:
+        """The PDF bytes for ``job``, or a ``RenderError`` within about ``timeout`` seconds.
+
+        ``idle_seconds`` (0: never) is how long a process started for this job waits for the
+        next one before it ends by itself, giving its memory back; the next render starts anew.
+        """
         request = job.encode()
         with self._lock:
-            process = self._ensure_started()
+            self._idle_seconds = idle_seconds
             deadline = time.monotonic() + timeout
-            try:
-                assert process.stdin is not None and process.stdout is not None
-                _write(process.stdin.fileno(), request, deadline)
-                replies = process.stdout.fileno()
-                status = _read(replies, 1, deadline)
-                body = _read(replies, frame_length(_read(replies, HEADER_SIZE, deadline)), deadline)
-            except TimeoutError:
-                self._stop()
-                raise RenderTimeout(f"the PDF render took longer than {timeout:g} s") from None
-            except (OSError, EOFError):
-                self._stop()
-                raise RendererCrashed("the PDF renderer process ended during a render") from None
+            for attempt in (1, 2):
+                process = self._ensure_started()
+                try:
+                    reply = _exchange(process, request, deadline)
+                    break
+                except TimeoutError:
+                    self._stop()
+                    raise RenderTimeout(f"the PDF render took longer than {timeout:g} s") from None
+                except (OSError, EOFError):
+                    # Exit status 0: it was ending for being idle just as the job arrived, so
+                    # one more try with a new process. Anything else is a crash.
+                    idle_end = _exit_status(process) == 0
+                    self._stop()
+                    if attempt == 2 or not idle_end:
+                        raise RendererCrashed("the PDF renderer ended during a render") from None
+        status, body = reply
         if status == OK:
             return body
         if status == FAILED:
@@ -139,7 +153,10 @@ class Renderer:
                 self._command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                env=renderer_environment(),
+                env={
+                    **renderer_environment(),
+                    "INTAKE_RENDERER_IDLE_SECONDS": str(self._idle_seconds),
+                },
             )
         except OSError as exc:
             self._process = None
@@ -161,6 +178,26 @@ class Renderer:
             process.stdout.close()
         process.kill()
         process.wait()
+
+
+def _exit_status(process: subprocess.Popen[bytes]) -> int | None:
+    """How the process ended, once its pipe closed (None: it has not, within a moment)."""
+    try:
+        return process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _exchange(
+    process: subprocess.Popen[bytes], request: bytes, deadline: float
+) -> tuple[bytes, bytes]:
+    """Send one job and read its reply: the status byte and the body."""
+    assert process.stdin is not None and process.stdout is not None
+    _write(process.stdin.fileno(), request, deadline)
+    replies = process.stdout.fileno()
+    status = _read(replies, 1, deadline)
+    body = _read(replies, frame_length(_read(replies, HEADER_SIZE, deadline)), deadline)
+    return status, body
 
 
 def _write(fd: int, data: bytes, deadline: float) -> None:

@@ -142,6 +142,44 @@ def test_a_renderer_that_dies_during_a_render_is_reported_and_replaced() -> None
         dying.stop()
 
 
+def test_an_idle_renderer_ends_by_itself_and_the_next_render_starts_a_new_one(
+    renderer: Renderer,
+) -> None:
+    renderer.render(SMALL, idle_seconds=0.5)
+    pid = renderer.pid
+    assert pid is not None
+    for _ in range(200):
+        if renderer.pid is None:
+            break
+        time.sleep(0.05)
+    assert renderer.pid is None and not _running(pid)
+
+    assert renderer.render(SMALL, idle_seconds=0.5).startswith(b"%PDF")
+    assert renderer.pid not in (None, pid)
+
+
+def test_a_job_that_meets_a_renderer_ending_for_idleness_is_sent_again(tmp_path: Path) -> None:
+    """The race: the process ends (status 0, as when idle) after the job went into its pipe."""
+    marker = tmp_path / "started-once"
+    first_ends_then_real = [
+        sys.executable,
+        "-c",
+        "import os, pathlib, sys\n"
+        f"marker = pathlib.Path({str(marker)!r})\n"
+        "if not marker.exists():\n"
+        "    marker.write_text('x')\n"
+        "    sys.stdin.buffer.read(8)\n"
+        "    sys.exit(0)\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'intake.pdf_engine'])\n",
+    ]
+    racing = Renderer(first_ends_then_real)
+    try:
+        assert racing.render(SMALL, timeout=60).startswith(b"%PDF")
+        assert marker.exists()
+    finally:
+        racing.stop()
+
+
 def test_a_renderer_that_cannot_start_is_reported() -> None:
     with pytest.raises(RendererCrashed, match="could not start"):
         Renderer(["/nonexistent/python3"]).render(SMALL)
@@ -190,13 +228,14 @@ def test_the_renderer_process_is_given_no_secrets(
     monkeypatch.setenv("DATABASE_URL", "postgresql://intake:pw@db/intake")
     monkeypatch.setenv("EHR_BEARER_TOKEN", "bearer-secret")
     monkeypatch.setenv("LC_TIME", "de_DE.UTF-8")
-    renderer.start()
+    # A render first: right after the start, /proc may not show the environment yet.
+    assert renderer.render(SMALL).startswith(b"%PDF")
     assert renderer.pid is not None
-    environ = Path(f"/proc/{renderer.pid}/environ").read_bytes().split(b"\0")
+    raw = Path(f"/proc/{renderer.pid}/environ").read_bytes()
+    environ = raw.split(b"\0")
     names = {entry.split(b"=", 1)[0].decode() for entry in environ if entry}
     assert "LC_TIME" in names and "PATH" in names
     assert not names & {"SECRET_KEY", "DATABASE_URL", "EHR_BEARER_TOKEN"}
-    assert renderer.render(SMALL).startswith(b"%PDF")
 
 
 def test_an_attachment_reaches_the_pdf_through_the_process(renderer: Renderer) -> None:
