@@ -2,8 +2,9 @@
 
 Each process that renders (a gunicorn worker, a CLI command, the test run) has one renderer
 process of its own, started at its first render (or ahead of it, ``Renderer.start``) and kept
-for the next. It ends when its parent does: closing the pipe is its signal. Why a separate process
-at all is said in ``intake.pdf_engine``.
+for the next. It ends when its parent does (closing the pipe is its signal), or by itself after
+``idle_seconds`` without a job; the next render then starts a new one. Why a separate process at
+all is said in ``intake.pdf_engine``.
 
 Failures are exceptions the caller records (``intake.submissions.store_pdf``):
 
