@@ -487,6 +487,25 @@ def test_the_intake_page_shows_the_summary_the_pdf_prints(
     assert audit_actions(app, public_id)[-1] == (f"user:{clinic}", "intake.view", ADDRESS, "ok")
 
 
+def test_each_worklist_view_is_audited_without_its_search_text(
+    app: Flask, client: FlaskClient, clinic: int
+) -> None:
+    make_intake(app, family="Kowalczyk", given="Zofia")
+    for _ in range(2):
+        page = client.get("/clinic/?q=Kowalczyk", environ_base={"REMOTE_ADDR": ADDRESS})
+        assert page.status_code == 200 and "Kowalczyk" in page.get_data(as_text=True)
+    with app.app_context():
+        rows = db.session().execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+        views = [
+            (r.actor, r.intake_public_id, r.address, r.outcome)
+            for r in rows
+            if r.action == "worklist.view"
+        ]
+        assert views == [(f"user:{clinic}", None, ADDRESS, "ok")] * 2
+        stored = " ".join(f"{r.actor} {r.action} {r.address} {r.outcome}" for r in rows)
+    assert "Kowalczyk" not in stored and "Zofia" not in stored
+
+
 def test_the_intake_page_does_not_show_a_draft(
     app: Flask, client: FlaskClient, clinic: int
 ) -> None:

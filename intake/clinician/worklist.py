@@ -8,7 +8,7 @@ from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
 from forms.loader import get_catalog
-from intake import db, states
+from intake import audit, db, states
 from intake.clinician import bp
 from intake.clinician.access import signed_in
 from intake.clinician.workspace import clinic_today, clinic_zone
@@ -33,16 +33,23 @@ def day_before(filters: Filters) -> date:
 
 @bp.get("/")
 def home() -> ResponseReturnValue:
-    """Every intake, sorted by appointment; upcoming ones first unless asked otherwise."""
+    """Every intake, sorted by appointment; upcoming ones first unless asked otherwise.
+
+    Each view is audited: the page shows patients' names and dates of birth. The row names who
+    and from where, never the search text, which is often a patient's name.
+    """
+    clinician = signed_in()
     today = clinic_today()
     filters, problems = parse_filters(request.args, today)
     page = worklist_page(db.session(), filters, utcnow(), clinic_zone())
     hidden_to_review = 0
     if filters.date_from and filters.state in (None, "submitted"):
         hidden_to_review = unreviewed_before(db.session(), filters.date_from, clinic_zone())
+    with db.transaction() as tx:
+        audit.record(tx, clinician.actor, "worklist.view", address=request.remote_addr)
     return render_template(
         "clinician/home.html",
-        clinician=signed_in(),
+        clinician=clinician,
         page=page,
         filters=filters,
         problems=problems,
