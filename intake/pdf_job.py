@@ -23,6 +23,8 @@ from typing import IO, Any
 #: A MIME type that is also a plain PDF name once its "/" is escaped (no parameters, no spaces).
 _MIME_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*/[A-Za-z0-9][A-Za-z0-9.+-]*")
 _LENGTH = struct.Struct(">Q")
+#: Bytes in a frame header (the body's length).
+HEADER_SIZE = _LENGTH.size
 
 OK = b"+"
 FAILED = b"-"
@@ -104,12 +106,12 @@ def frame(body: bytes) -> bytes:
 
 def read_frame(stream: IO[bytes]) -> bytes | None:
     """The next frame's body from a blocking stream, or None at a clean end of the stream."""
-    head = stream.read(_LENGTH.size)
+    head = stream.read(HEADER_SIZE)
     if not head:
         return None
-    if len(head) != _LENGTH.size:
+    if len(head) != HEADER_SIZE:
         raise EOFError("the stream ended inside a frame header")
-    (length,) = _LENGTH.unpack(head)
+    length = frame_length(head)
     body = stream.read(length)
     if len(body) != length:
         raise EOFError("the stream ended inside a frame")
@@ -120,6 +122,3 @@ def frame_length(head: bytes) -> int:
     """The body length a frame header announces."""
     (length,) = _LENGTH.unpack(head)
     return int(length)
-
-
-HEADER_SIZE = _LENGTH.size
