@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import click
 from flask import Flask, current_app
@@ -26,8 +28,44 @@ if TYPE_CHECKING:
 
 CLI_ACTOR = "cli"
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-intake_cli = AppGroup("intake", help="Operate the intake service.")
+
+# Commands that run whatever state the schema is in: they make it, or never touch the database.
+WITHOUT_SCHEMA = frozenset({"init-db", "make-migration", "ehr-keygen", "ehr-jwks", "ehr-check"})
+
+
+def _schema_checked(command: Callable[P, R]) -> Callable[P, R]:
+    """Refuse, in one clear line, to run a command on a missing or older database schema.
+
+    Without this, ``intake demo`` on a fresh database (or any command after an upgrade that was
+    not followed by ``init-db``) ends in a raw SQL traceback.
+    """
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        if click.get_current_context().command.name not in WITHOUT_SCHEMA:
+            problem = migrate.schema_problem(db.engine())
+            if problem:
+                raise click.ClickException(
+                    f"{problem[0].upper()}{problem[1:]}. Run `flask --app wsgi intake init-db` "
+                    "first (scripts/serve does this)."
+                )
+        return command(*args, **kwargs)
+
+    return run
+
+
+class IntakeGroup(AppGroup):
+    """An ``AppGroup`` whose commands check the database schema before they run."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+        register = super().command(*args, **kwargs)
+        return lambda f: register(_schema_checked(f))
+
+
+intake_cli = IntakeGroup("intake", help="Operate the intake service.")
 
 
 def _link(token: str) -> str:
@@ -125,7 +163,7 @@ def demo(output: Path) -> None:
     )
 
 
-audit_cli = AppGroup("audit", help="Check the audit log.")
+audit_cli = IntakeGroup("audit", help="Check the audit log.")
 intake_cli.add_command(audit_cli)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, text
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -32,6 +32,27 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     with engine.begin() as connection:
         command.upgrade(_config(engine, connection), revision)
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why the database cannot serve this code yet, or None when its schema is current.
+
+    Operators run commands right after installing or upgrading; a missing or older schema would
+    otherwise surface as a raw SQL traceback in the middle of, say, ``intake demo``. A database
+    without Alembic's version table but with the tables (made by ``create_all``, as in tests) is
+    taken as current.
+    """
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+        if "alembic_version" not in tables:
+            return None if "intakes" in tables else "the database has no schema yet"
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    if current == head:
+        return None
+    return f"the database schema is at revision {current}, this version of intake needs {head}"
 
 
 def autogenerate(engine: Engine, message: str) -> None:

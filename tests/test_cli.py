@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from intake import db
 from intake.models import AuditEvent
@@ -81,6 +81,44 @@ def test_init_db_builds_the_schema_the_models_describe(tmp_path: Path) -> None:
     with app.app_context(), db.engine().connect() as conn:
         assert set(inspect(conn).get_table_names()) >= {"intakes", "submissions", "audit_events"}
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_commands_on_a_missing_or_older_schema_say_to_run_init_db(tmp_path: Path) -> None:
+    from alembic.script import ScriptDirectory
+
+    from intake import create_app
+    from intake.migrate import MIGRATIONS
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+    app = create_app(
+        {
+            "INTAKE_ENV": "testing",
+            "SECRET_KEY": "k",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        }
+    )
+    runner = app.test_cli_runner()
+    out = tmp_path / "demo.pdf"
+
+    result = runner.invoke(args=["intake", "demo", "-o", str(out)])
+    assert result.exit_code == 1
+    assert "The database has no schema yet. Run `flask --app wsgi intake init-db`" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "--output" in runner.invoke(args=["intake", "demo", "--help"]).output
+
+    assert runner.invoke(args=["intake", "init-db"]).exit_code == 0
+    with app.app_context(), db.engine().begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    result = runner.invoke(args=["intake", "audit", "verify"])
+    assert result.exit_code == 1
+    assert f"schema is at revision 0001, this version of intake needs {head}" in result.output
+
+    with app.app_context(), db.engine().begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+    result = runner.invoke(args=["intake", "demo", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
 
 
 def test_healthz(client) -> None:  # type: ignore[no-untyped-def]
