@@ -67,13 +67,13 @@ def test_the_page_lists_events_newest_first_with_the_chain_state(
     app: Flask, admin: FlaskClient
 ) -> None:
     add_events(app, ("cli", "invitation.create", "AAAA-BBBB-CCCC"))
+    with app.app_context():
+        head = audit.verify_chain(db.session()).head_hash
     response = admin.get("/clinic/admin/audit")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Hash chain intact: 2 events checked." in page  # the admin's sign-in, and ours
-    with app.app_context():
-        head = audit.verify_chain(db.session()).head_hash
-    assert head in page
+    assert head in page  # the page shows the log as it stood; its own view is recorded after
     rows = table_rows(page)
     assert [r[0] for r in rows] == ["2", "1"]
     assert rows[0][2:4] == ["cli", "invitation.create"]
@@ -91,9 +91,11 @@ def test_filters_by_user_and_intake_id(app: Flask, admin: FlaskClient) -> None:
     )
 
     def actions(query: str) -> list[str]:
+        """The actions listed, leaving out the rows of this test's own earlier views."""
         response = admin.get(f"/clinic/admin/audit?{query}")
         assert response.status_code == 200, response.get_data(as_text=True)
-        return [row[3] for row in table_rows(response.get_data(as_text=True))]
+        rows = table_rows(response.get_data(as_text=True))
+        return [row[3] for row in rows if row[3] != "audit.view"]
 
     assert actions(f"user={CLINICIAN.upper()}") == ["pdf.download", "intake.view"]
     assert actions("user=user:2&intake=aaaa-bbbb-cccc") == ["intake.view"]
@@ -115,7 +117,8 @@ def test_pages_of_fifty(app: Flask, admin: FlaskClient) -> None:
     assert len(table_rows(first)) == 50
     assert 'href="/clinic/admin/audit?page=2"' in first
     last = admin.get("/clinic/admin/audit?page=3").get_data(as_text=True)
-    assert [r[0] for r in table_rows(last)] == [str(n) for n in range(22, 0, -1)]
+    assert "123 events." in last  # the first view is in the log now
+    assert [r[0] for r in table_rows(last)] == [str(n) for n in range(23, 0, -1)]
     assert "Newer events" in last and "Older events" not in last
     assert "Page 3 of 3" in admin.get("/clinic/admin/audit?page=99").get_data(as_text=True)
     filtered = admin.get("/clinic/admin/audit?user=cli&page=2").get_data(as_text=True)
@@ -180,6 +183,26 @@ def test_the_export_is_audited_and_the_chain_still_verifies(app: Flask, admin: F
     assert result.ok and result.rows_checked == len(audit_rows(app))
     assert admin.get("/clinic/admin/audit.csv?intake=%3Cx%3E").status_code == 422
     assert len([r for r in audit_rows(app) if r[1] == "audit.export"]) == 2
+
+
+def test_every_view_of_the_log_is_audited_with_the_intake_it_was_filtered_to(
+    app: Flask, admin: FlaskClient
+) -> None:
+    admin.get("/clinic/admin/audit")
+    admin.get("/clinic/admin/audit?intake=aaaa-bbbb-cccc&page=2")
+    assert admin.get("/clinic/admin/audit?intake=%3Cx%3E").status_code == 422
+    with app.app_context():
+        views = db.session().execute(
+            select(AuditEvent.actor, AuditEvent.intake_public_id, AuditEvent.outcome)
+            .where(AuditEvent.action == "audit.view")
+            .order_by(AuditEvent.id)
+        )
+        assert [tuple(row) for row in views] == [
+            ("user:1", None, "ok"),
+            ("user:1", "AAAA-BBBB-CCCC", "ok"),
+            ("user:1", None, "bad_filter"),
+        ]
+        assert audit.verify_chain(db.session()).ok
 
 
 def test_a_large_export_streams_in_batches(app: Flask, admin: FlaskClient) -> None:

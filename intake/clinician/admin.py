@@ -1,5 +1,7 @@
 """Administrators' pages under /clinic/admin: the audit log on screen and as CSV.
 
+Reading the log is itself audited (``audit.view``, ``audit.export``), as every other staff view is.
+
 A blueprint nested in the clinician one, so the clinic guard has already required a live session
 (and, with REQUIRE_TOTP, two-factor sign-in); its own ``before_request`` is the one place that
 requires the admin role. A page added here is admin-only without anyone remembering to say so.
@@ -48,6 +50,15 @@ def audit_log() -> ResponseReturnValue:
     with db.transaction() as tx:
         chain = audit.verify_chain(tx)
         events = audit_browse.page_of_events(tx, filters, page) if filters else None
+        # Recorded after the reading, so the page shows the log as it stood when asked for.
+        audit.record(
+            tx,
+            signed_in().actor,
+            "audit.view",
+            intake_public_id=filters.intake_public_id if filters else None,
+            address=request.remote_addr,
+            outcome="ok" if filters else "bad_filter",
+        )
     args: dict[str, Any] = {k: v for k, v in (("user", user), ("intake", intake_id)) if v}
     return render_template(
         "clinician/admin_audit.html",
