@@ -27,6 +27,8 @@ from intake.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
 HASHED_FIELDS = ("id", "at", "actor", "action", "intake_public_id", "address", "outcome")
+#: Hashed only when set: rows written before these columns existed keep their hashes.
+HASHED_WHEN_SET = ("target",)
 # Any fixed number works: every writer of the chain takes the same PostgreSQL advisory lock.
 CHAIN_LOCK_KEY = 0x61_75_64_69_74  # "audit" in ASCII
 
@@ -49,9 +51,20 @@ def _utc_iso(at: datetime) -> str:
 def compute_row_hash(row: Mapping[Any, Any]) -> str:
     """SHA-256 of the row's fields and its ``prev_hash``, as sorted-key ASCII JSON."""
     canonical = {name: row[name] for name in (*HASHED_FIELDS, "prev_hash")}
+    canonical |= {name: row[name] for name in HASHED_WHEN_SET if row.get(name) is not None}
     canonical["at"] = _utc_iso(row["at"])
     payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(payload.encode("ascii")).hexdigest()
+
+
+def user_ref(user_id: int) -> str:
+    """How the log names an account, as the actor of an event or as what it acted on."""
+    return f"user:{user_id}"
+
+
+def token_ref(token_id: int) -> str:
+    """How the log names an API token an event acted on."""
+    return f"api_token:{token_id}"
 
 
 def _chain_head(db: Session) -> tuple[int, str]:
@@ -76,8 +89,12 @@ def record(
     intake_public_id: str | None = None,
     address: str | None = None,
     outcome: str = "ok",
+    target: str | None = None,
 ) -> None:
     """Append an audit row to the caller's transaction, chained to the last row.
+
+    ``target`` names the account or token an event acted on (``user:3``, ``api_token:2``); events
+    about an intake name it in ``intake_public_id`` instead.
 
     On PostgreSQL this holds the chain lock until the caller commits: call it late in the
     transaction, after any row locks, so writers always take locks in the same order.
@@ -91,6 +108,7 @@ def record(
         "intake_public_id": intake_public_id,
         "address": address,
         "outcome": outcome,
+        "target": target,
         "prev_hash": last_hash,
     }
     db.add(AuditEvent(**row, row_hash=compute_row_hash(row)))

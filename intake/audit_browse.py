@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from intake.accounts import find_user
@@ -33,6 +33,7 @@ CSV_COLUMNS = (
     "intake_public_id",
     "address",
     "outcome",
+    "target",
     "prev_hash",
     "row_hash",
 )
@@ -48,7 +49,8 @@ class FilterError(ValueError):
 
 @dataclass(frozen=True)
 class Filters:
-    """Which events to show: by actor (``user:3``, ``cli``...) and by intake id; None for any."""
+    """Which events to show: by actor (``user:3``, ``cli``...), which also finds the events that
+    acted on that account, and by intake id; None for any."""
 
     actor: str | None = None
     intake_public_id: str | None = None
@@ -56,7 +58,7 @@ class Filters:
     def where(self) -> list[ColumnElement[bool]]:
         clauses: list[ColumnElement[bool]] = []
         if self.actor is not None:
-            clauses.append(AuditEvent.actor == self.actor)
+            clauses.append(or_(AuditEvent.actor == self.actor, AuditEvent.target == self.actor))
         if self.intake_public_id is not None:
             clauses.append(AuditEvent.intake_public_id == self.intake_public_id)
         return clauses
@@ -78,7 +80,8 @@ def parse_filters(db: Session, user: str, intake_id: str) -> Filters:
 
 @dataclass(frozen=True)
 class EventRow:
-    """One audit event as the screen shows it; ``account`` is the email behind ``user:N``."""
+    """One audit event as the screen shows it; ``account`` and ``target_account`` are the emails
+    behind ``user:N`` actors and targets."""
 
     id: int
     at: datetime
@@ -88,6 +91,8 @@ class EventRow:
     intake_public_id: str | None
     address: str | None
     outcome: str
+    target: str | None
+    target_account: str | None
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,7 @@ def page_of_events(db: Session, filters: Filters, page: int, size: int = PAGE_SI
         .offset((page - 1) * size)
         .limit(size)
     ).all()
-    emails = _emails(db, {event.actor for event in events})
+    emails = _emails(db, {event.actor for event in events} | {e.target for e in events if e.target})
     rows = [
         EventRow(
             e.id,
@@ -130,6 +135,8 @@ def page_of_events(db: Session, filters: Filters, page: int, size: int = PAGE_SI
             e.intake_public_id,
             e.address,
             e.outcome,
+            e.target,
+            emails.get(e.target) if e.target else None,
         )
         for e in events
     ]

@@ -222,7 +222,7 @@ def create_user(email: str, role: str, set_password_link: bool) -> None:
         with db.transaction() as tx:
             user = accounts.create_user(tx, email, role, password, settings)
             token = accounts.issue_password_link(tx, user) if set_password_link else None
-            audit.record(tx, CLI_ACTOR, "user.create")
+            audit.record(tx, CLI_ACTOR, "user.create", target=audit.user_ref(user.id))
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Created the {role} account {user.email}.")
@@ -239,7 +239,7 @@ def password_link(email: str) -> None:
         if user is None or user.disabled_at is not None:
             raise click.ClickException(f"No enabled account for {email}.")
         token = accounts.issue_password_link(tx, user)
-        audit.record(tx, CLI_ACTOR, "user.password_link")
+        audit.record(tx, CLI_ACTOR, "user.password_link", target=audit.user_ref(user.id))
     _echo_password_link(token)
 
 
@@ -252,7 +252,7 @@ def disable_user(email: str) -> None:
         if user is None:
             raise click.ClickException(f"No account for {email}.")
         accounts.disable_user(tx, user)
-        audit.record(tx, CLI_ACTOR, "user.disable")
+        audit.record(tx, CLI_ACTOR, "user.disable", target=audit.user_ref(user.id))
     click.echo(f"Disabled {user.email}; its sessions are ended.")
 
 
@@ -265,7 +265,7 @@ def reset_totp(email: str) -> None:
         if user is None:
             raise click.ClickException(f"No account for {email}.")
         totp.turn_off(user)
-        audit.record(tx, CLI_ACTOR, "user.totp_reset")
+        audit.record(tx, CLI_ACTOR, "user.totp_reset", target=audit.user_ref(user.id))
     click.echo(f"Two-factor sign-in is off for {user.email}: it signs in with its password alone.")
 
 

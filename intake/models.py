@@ -150,7 +150,8 @@ class Submission(Base):
 
 
 class AuditEvent(Base):
-    """Who did what to which intake, and when. Append-only, hash-chained; never patient data.
+    """Who did what to which intake (or account), and when. Append-only, hash-chained; never
+    patient data.
 
     Rows are written only by ``intake.audit.record``, which numbers them 1, 2, 3... and links each
     to the one before it, so an edited or removed row breaks ``intake.audit.verify_chain``.
@@ -165,6 +166,8 @@ class AuditEvent(Base):
     intake_public_id: Mapped[str | None] = mapped_column(String(20), index=True)
     address: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(30), default="ok")
+    #: The account or token acted on (``user:3``, ``api_token:2``), for events about one.
+    target: Mapped[str | None] = mapped_column(String(40))
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
 

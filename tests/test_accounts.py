@@ -436,6 +436,8 @@ def test_create_user_asks_for_the_password_twice_and_applies_the_rules(app: Flas
         user = accounts.find_user(db.session(), EMAIL)
         assert user is not None and user.role == "admin"
     assert audit_rows(app) == [("cli", "user.create", "ok")]
+    with app.app_context():
+        assert db.session().scalars(select(AuditEvent.target)).all() == [f"user:{user.id}"]
     assert login(app.test_client()).status_code == 303
     again = runner.invoke(args=["intake", "create-user", EMAIL, "--role", "clinician"])
     assert again.exit_code != 0

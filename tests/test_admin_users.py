@@ -188,6 +188,13 @@ def test_disabling_ends_every_session_at_once_and_enabling_restores_sign_in(
     mine = [r for r in audit_rows(app) if r[0] == "user:1" and r[1].startswith("user.")]
     assert mine == [("user:1", "user.disable", "ok"), ("user:1", "user.enable", "ok")]
     assert chain_ok(app)
+    with app.app_context():
+        targets = db.session().scalars(
+            select(AuditEvent.target).where(AuditEvent.action.in_(["user.disable", "user.enable"]))
+        )
+        assert list(targets) == ["user:2", "user:2"]  # whose account, not only who did it
+    page = admin.get("/clinic/admin/audit?user=dr.bea@example.org").get_data(as_text=True)
+    assert "user.disable" in page and "user.enable" in page  # done to the account, found by it
 
 
 def test_resetting_two_factor(app: Flask, admin: FlaskClient) -> None:

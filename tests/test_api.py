@@ -101,6 +101,11 @@ def test_a_revoked_or_wrong_token_gets_a_fhir_401(
     assert system.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 401
     actions = [action for _actor, action, _o in audit_rows(app)]
     assert "api_token.create" in actions and "api_token.revoke" in actions
+    with app.app_context():
+        targets = db.session().scalars(
+            select(AuditEvent.target).where(AuditEvent.action.startswith("api_token."))
+        )
+        assert list(targets) == [f"api_token:{token_id}"] * 2
     assert not [a for a in actions if a.startswith("export.")]
 
 

@@ -102,6 +102,15 @@ def test_an_altered_row_is_reported_and_the_cli_fails(app: Flask) -> None:
     assert "Audit chain BROKEN at row 3: row_hash does not match" in cli.output
 
 
+def test_an_altered_target_is_reported(app: Flask) -> None:
+    with app.app_context(), db.transaction() as tx:
+        audit.record(tx, "user:1", "user.disable", target="user:2")
+        audit.record(tx, "user:1", "user.enable", target="user:2")
+    assert verify(app).ok
+    tamper(app, "UPDATE audit_events SET target = 'user:3' WHERE id = 1")
+    assert (verify(app).ok, verify(app).first_bad_id) == (False, 1)
+
+
 def test_a_deleted_middle_row_is_caught(app: Flask) -> None:
     record_events(app, 5)
     tamper(app, "DELETE FROM audit_events WHERE id = 3")
@@ -198,7 +207,8 @@ def test_audit_rows_hold_no_patient_data(app: Flask, tmp_path: Path) -> None:
 
 
 def test_migration_chains_existing_rows_like_the_service_does(app: Flask) -> None:
-    """Rows from before 0002, with the gaps rollbacks leave, come out as one valid chain."""
+    """Rows from before 0002, with the gaps rollbacks leave, come out as one valid chain, which
+    still verifies after 0007 adds the (hashed when set) target column."""
     old_rows: list[dict[str, Any]] = [
         {"id": old_id, "at": datetime(2026, 11, 1, 9, 0, old_id, 123456, tzinfo=UTC)}
         for old_id in (2, 5, 9)
@@ -214,6 +224,7 @@ def test_migration_chains_existing_rows_like_the_service_does(app: Flask) -> Non
                     [dict(row, actor="cli", action="invitation.create") for row in old_rows],
                 )
             migrate.upgrade(engine, "0002")
+            migrate.upgrade(engine)
             result = audit.verify_chain(db.session())
             assert (result.ok, result.rows_checked) == (True, 3), result.reason
             ids = db.session().scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()
@@ -221,7 +232,8 @@ def test_migration_chains_existing_rows_like_the_service_does(app: Flask) -> Non
             db.session().rollback()
             with db.transaction() as tx:
                 audit.record(tx, "cli", "after.migration")
-            assert audit.verify_chain(db.session()).rows_checked == 4
+                audit.record(tx, "cli", "user.disable", target="user:7")
+            assert audit.verify_chain(db.session()).rows_checked == 5
             db.session().rollback()
             with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
                 conn.execute(text("DELETE FROM audit_events"))

@@ -59,7 +59,13 @@ def create_api_token() -> ResponseReturnValue:
         return _list_page(form, status=400 if "csrf_token" in form.errors else 422)
     with db.transaction() as tx:
         row, token = api_tokens.create_token(tx, form.name.data or "", admin.user_id)
-        audit.record(tx, admin.actor, "api_token.create", address=request.remote_addr)
+        audit.record(
+            tx,
+            admin.actor,
+            "api_token.create",
+            address=request.remote_addr,
+            target=audit.token_ref(row.id),
+        )
         name = row.name
     page = render_template("clinician/admin_token_created.html", name=name, token=token)
     return page, 201, NO_STORE
@@ -74,7 +80,12 @@ def revoke_api_token(token_id: int) -> ResponseReturnValue:
         row = api_tokens.revoke_token(tx, token_id)
         outcome = "ok" if row is not None else "not_found"
         audit.record(
-            tx, admin.actor, "api_token.revoke", address=request.remote_addr, outcome=outcome
+            tx,
+            admin.actor,
+            "api_token.revoke",
+            address=request.remote_addr,
+            outcome=outcome,
+            target=audit.token_ref(token_id),
         )
     if row is None:
         abort(404)

@@ -65,8 +65,15 @@ def _link_page(user: User, token: str, created: bool) -> ResponseReturnValue:
     return page, 201 if created else 200, NO_STORE
 
 
-def _record(tx: Session, admin: Clinician, action: str, outcome: str = "ok") -> None:
-    audit.record(tx, admin.actor, action, address=request.remote_addr, outcome=outcome)
+def _record(tx: Session, admin: Clinician, action: str, user: User, outcome: str = "ok") -> None:
+    audit.record(
+        tx,
+        admin.actor,
+        action,
+        address=request.remote_addr,
+        outcome=outcome,
+        target=audit.user_ref(user.id),
+    )
 
 
 def _back(done: str) -> ResponseReturnValue:
@@ -102,7 +109,7 @@ def create_account() -> ResponseReturnValue:
             user = None
         if user is not None:
             token = accounts.issue_password_link(tx, user)
-            _record(tx, admin, "user.create")
+            _record(tx, admin, "user.create", user)
     if user is None:
         return _list_page(form, status=422)
     return _link_page(user, token, created=True)
@@ -136,7 +143,7 @@ def disable_account(user_id: int) -> ResponseReturnValue:
         reason = accounts.admin_change_refused(admin.user_id, user, admins, removes_admin=True)
         if reason is None:
             accounts.disable_user(tx, user)
-        _record(tx, admin, "user.disable", f"refused_{reason}" if reason else "ok")
+        _record(tx, admin, "user.disable", user, f"refused_{reason}" if reason else "ok")
     if reason is not None:
         return _list_page(error=_refusal_message(reason), status=409)
     return _back("disabled")
@@ -151,7 +158,7 @@ def enable_account(user_id: int) -> ResponseReturnValue:
     with db.transaction() as tx:
         user = _target(tx, user_id)
         accounts.enable_user(user)
-        _record(tx, admin, "user.enable")
+        _record(tx, admin, "user.enable", user)
     return _back("enabled")
 
 
@@ -170,7 +177,7 @@ def change_role(user_id: int) -> ResponseReturnValue:
         reason = accounts.admin_change_refused(admin.user_id, user, admins, removes_admin=demotes)
         if reason is None:
             user.role = role
-        _record(tx, admin, "user.role", f"refused_{reason}" if reason else "ok")
+        _record(tx, admin, "user.role", user, f"refused_{reason}" if reason else "ok")
     if reason is not None:
         return _list_page(error=_refusal_message(reason), status=409)
     return _back("role")
@@ -185,7 +192,7 @@ def reset_two_factor(user_id: int) -> ResponseReturnValue:
     with db.transaction() as tx:
         user = _target(tx, user_id)
         totp.turn_off(user)
-        _record(tx, admin, "user.totp_reset")
+        _record(tx, admin, "user.totp_reset", user)
     return _back("totp_reset")
 
 
@@ -198,11 +205,11 @@ def password_link(user_id: int) -> ResponseReturnValue:
     with db.transaction() as tx:
         user = _target(tx, user_id)
         if user.disabled_at is not None:
-            _record(tx, admin, "user.password_link", "refused_disabled")
+            _record(tx, admin, "user.password_link", user, "refused_disabled")
             token = None
         else:
             token = accounts.issue_password_link(tx, user)
-            _record(tx, admin, "user.password_link")
+            _record(tx, admin, "user.password_link", user)
     if token is None:
         return _list_page(error=_("Enable the account first: it is disabled."), status=409)
     return _link_page(user, token, created=False)
