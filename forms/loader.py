@@ -2,10 +2,19 @@
 
 Loading is strict: an unknown key or a non-string code is an error at import, so a typo in the
 data cannot silently drop a question.
+
+Answers are read with the catalog version they were given under: ``catalog.yaml`` is the current
+version, and ``archive/catalog-<version>.yaml`` keeps every earlier one exactly as released, so a
+submission from last year prints, shows and exports with the questions its patient saw.
+``archive/RELEASED`` holds each version's SHA-256; a test fails when a released file changes
+(see ``archive/README.md`` for how to release a new version).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +35,8 @@ from forms.schema import (
 )
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
+ARCHIVE_DIR = Path(__file__).with_name("archive")
+_VERSION = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 _ITEM_KEYS = {
     "id",
@@ -226,7 +237,52 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
         return parse_catalog(yaml.safe_load(handle))
 
 
+def content_digest(path: Path) -> str:
+    """SHA-256 of a catalog file's data, not its bytes: comments and layout may change freely,
+    while any change to a question, an option or a code changes the digest."""
+    with path.open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def released_digests() -> dict[str, str]:
+    """``archive/RELEASED``: each released version and the digest of its data."""
+    released: dict[str, str] = {}
+    for line in (ARCHIVE_DIR / "RELEASED").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            version, digest = line.split()
+            released[version] = digest
+    return released
+
+
+class UnknownCatalogVersion(LookupError):
+    """Answers name a catalog version this service does not have (its archive file is missing)."""
+
+
+def archived_path(version: str) -> Path:
+    return ARCHIVE_DIR / f"catalog-{version}.yaml"
+
+
 @cache
-def get_catalog() -> Catalog:
-    """The service's catalog, read once per process."""
-    return load_catalog()
+def _current() -> Catalog:
+    return load_catalog(CATALOG_PATH)
+
+
+@cache
+def get_catalog(version: str | None = None) -> Catalog:
+    """The catalog of ``version`` (the current one by default), read once per process.
+
+    Everything that reads stored answers passes the version they were given under; new
+    invitations take the current version.
+    """
+    current = _current()
+    if version is None or version == current.version:
+        return current
+    path = archived_path(version)
+    if not _VERSION.fullmatch(version) or not path.is_file():
+        raise UnknownCatalogVersion(version)
+    catalog = load_catalog(path)
+    if catalog.version != version:
+        raise UnknownCatalogVersion(f"{path.name} says it is version {catalog.version}")
+    return catalog

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from forms.loader import get_catalog
+from forms.loader import UnknownCatalogVersion, get_catalog
 from intake.clock import as_utc
 from intake.models import Intake
 from intake.review import Summary, build_summary
@@ -50,6 +50,15 @@ class IntakeDetails:
         return self.submitted_at is None
 
 
+def _sections_total(version: str) -> int:
+    """Steps in the intake's form. Only a count: a version this service lacks (after a rollback)
+    shows the current one's rather than failing the page."""
+    try:
+        return len(get_catalog(version).sections)
+    except UnknownCatalogVersion:
+        return len(get_catalog().sections)
+
+
 def intake_details(intake: Intake, now: datetime) -> IntakeDetails:
     """The page header's facts about ``intake`` at ``now``."""
     submission = intake.submission
@@ -62,7 +71,7 @@ def intake_details(intake: Intake, now: datetime) -> IntakeDetails:
         appointment_at=as_utc(intake.appointment_at) if intake.appointment_at else None,
         state=intake.state(now),
         sections_done=len(intake.sections_saved or ()),
-        sections_total=len(get_catalog().sections),
+        sections_total=_sections_total(intake.catalog_version),
         link_expires_at=as_utc(intake.token_expires_at),
         last_saved_at=as_utc(intake.updated_at) if intake.updated_at else None,
         submitted_at=as_utc(submission.submitted_at) if submission else None,
@@ -73,8 +82,13 @@ def intake_details(intake: Intake, now: datetime) -> IntakeDetails:
 
 
 def submitted_summary(intake: Intake) -> Summary | None:
-    """The summary the PDF prints, from the frozen answers; None before the patient sends them."""
+    """The summary the PDF prints, from the frozen answers read with the catalog version they were
+    given under; None before the patient sends them. Raises ``UnknownCatalogVersion``."""
     if intake.submission is None:
         return None
     submission = intake.submission
-    return build_summary(get_catalog(), submission.answers, submission_visibility(submission))
+    return build_summary(
+        get_catalog(submission.catalog_version),
+        submission.answers,
+        submission_visibility(submission),
+    )

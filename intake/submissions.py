@@ -30,7 +30,7 @@ def submit_intake(db: Session, intake: Intake) -> Submission:
     """Freeze the answers; submitting twice returns the first submission."""
     if intake.submission is not None:
         return intake.submission
-    catalog = get_catalog()
+    catalog = get_catalog(intake.catalog_version)
     visibility = visibility_for(intake)
     submission = Submission(
         intake_id=intake.id,
@@ -89,7 +89,11 @@ def answers_attachment(intake: Intake, submission: Submission) -> PdfAttachment:
 
 def render_pdf_bytes(intake: Intake, submission: Submission) -> bytes:
     """Render the summary of a submission from its frozen answers, with them embedded as FHIR."""
-    summary = build_summary(get_catalog(), submission.answers, submission_visibility(submission))
+    summary = build_summary(
+        get_catalog(submission.catalog_version),
+        submission.answers,
+        submission_visibility(submission),
+    )
     header = pdf_header(intake, submission)
     try:
         attachments = [answers_attachment(intake, submission)]

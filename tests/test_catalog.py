@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 import yaml
 
-from forms.loader import CATALOG_PATH, CatalogError, get_catalog, parse_catalog
+from forms.loader import (
+    ARCHIVE_DIR,
+    CATALOG_PATH,
+    CatalogError,
+    UnknownCatalogVersion,
+    archived_path,
+    content_digest,
+    get_catalog,
+    parse_catalog,
+    released_digests,
+)
 from forms.validate import ARTICLE_CATEGORIES, catalog_problems
 
 
@@ -112,3 +122,37 @@ def test_reaction_blocks_are_expanded_with_their_lead() -> None:
     )
     assert catalog.item("pain.reaction.noticed").enable_when is not None
     assert not catalog.has_item("diet.reaction.noticed")  # embedded per food row instead
+
+
+# --- released versions: stored answers are read back with the questions they were given under ---
+
+
+def test_the_current_catalog_is_the_version_it_was_released_as() -> None:
+    version = get_catalog().version
+    digest = content_digest(CATALOG_PATH)
+    released = released_digests()
+    assert released.get(version) == digest, (
+        f"forms/catalog.yaml changed, but answers already stored under {version} must keep "
+        f"meaning what they meant. Copy the released file to forms/archive/catalog-{version}.yaml, "
+        f"raise catalog_version, and add a line to forms/archive/RELEASED: "
+        f"'<new version>  {digest}' (see forms/archive/README.md)."
+    )
+    assert not archived_path(version).exists(), "the current version lives in catalog.yaml only"
+
+
+def test_every_earlier_version_is_kept_unchanged_and_keeps_the_rules() -> None:
+    current = get_catalog().version
+    archived = {p.name for p in ARCHIVE_DIR.glob("catalog-*.yaml")}
+    earlier = {v: d for v, d in released_digests().items() if v != current}
+    assert archived == {archived_path(v).name for v in earlier}, "RELEASED and the files differ"
+    for version, digest in earlier.items():
+        assert content_digest(archived_path(version)) == digest, f"{version} was changed"
+        catalog = get_catalog(version)
+        assert catalog.version == version
+        assert catalog_problems(catalog) == []
+
+
+def test_an_unknown_version_is_refused_clearly() -> None:
+    for version in ("0.1", "../catalog", "1.0; rm"):
+        with pytest.raises(UnknownCatalogVersion):
+            get_catalog(version)

@@ -9,13 +9,12 @@ from flask import abort, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from forms.loader import get_catalog
+from forms.loader import UnknownCatalogVersion
 from intake import audit, db
 from intake.api import bp, fhir_public
 from intake.api.access import caller, problem
 from intake.clinician.workspace import PUBLIC_ID
 from intake.fhir import exports
-from intake.fhir.questionnaire import questionnaire_id
 from intake.fhir.response import CatalogVersionError
 from intake.fhir.site import FHIR_JSON, QUESTIONNAIRE_ID, fhir_json
 from intake.invitations import find_by_public_id
@@ -25,10 +24,18 @@ from intake.submissions import stored_pdf, summary_filename
 
 @fhir_public.get("/Questionnaire/<questionnaire>")
 def questionnaire(questionnaire: str) -> ResponseReturnValue:
-    """The catalog as a Questionnaire, by its plain id or its versioned one."""
-    if questionnaire not in (QUESTIONNAIRE_ID, questionnaire_id(get_catalog())):
+    """The catalog as a Questionnaire: the current version by its plain id, any released one
+    (current or earlier, which stored answers point at) by its versioned id."""
+    version = None
+    if questionnaire != QUESTIONNAIRE_ID:
+        version = questionnaire.removeprefix(f"{QUESTIONNAIRE_ID}-")
+        if version == questionnaire:
+            return problem(404, "No such Questionnaire.")
+    try:
+        resource = exports.questionnaire(version)
+    except UnknownCatalogVersion:
         return problem(404, "No such Questionnaire.")
-    response = Response(fhir_json(exports.questionnaire()), mimetype=FHIR_JSON)
+    response = Response(fhir_json(resource), mimetype=FHIR_JSON)
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 

@@ -7,6 +7,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
+from forms.loader import UnknownCatalogVersion
 from intake import audit, db
 from intake.clinician import bp
 from intake.clinician.access import signed_in
@@ -42,7 +43,11 @@ def intake_page(public_id: str) -> ResponseReturnValue:
         found = intake_or_404(tx, public_id)
         audit.record(tx, clinician.actor, "intake.view", found.public_id, request.remote_addr)
         details = intake_details(found, utcnow())
-        summary = submitted_summary(found)
+        try:
+            summary, unreadable_version = submitted_summary(found), None
+        except UnknownCatalogVersion:  # the stored PDF is still the record
+            summary = None
+            unreadable_version = found.submission.catalog_version if found.submission else None
         history = intake_history(tx, found)
         ehr_enabled = current_app.config["EHR_FHIR_BASE_URL"] is not None
         last_upload = push.latest_upload(tx, found) if ehr_enabled else None
@@ -51,6 +56,7 @@ def intake_page(public_id: str) -> ResponseReturnValue:
         "clinician/intake.html",
         details=details,
         summary=summary,
+        unreadable_version=unreadable_version,
         history=history,
         clinician=clinician,
         new_link_form=NewLinkForm(),

@@ -11,13 +11,18 @@ from functools import cache
 
 from flask import current_app
 
-from forms.loader import get_catalog
+from forms.loader import UnknownCatalogVersion, get_catalog
 from forms.schema import Catalog
 from intake.clock import as_utc
 from intake.fhir.codes import Json, build_code_system, vocabularies
 from intake.fhir.document import build_bundle, build_document_reference, bundle_uuid
 from intake.fhir.questionnaire import build_questionnaire
-from intake.fhir.response import PatientRef, build_response, patient_reference
+from intake.fhir.response import (
+    CatalogVersionError,
+    PatientRef,
+    build_response,
+    patient_reference,
+)
 from intake.fhir.site import FhirSite, site_from_config
 from intake.fhir.validation import validate
 from intake.models import Intake, Submission
@@ -34,10 +39,11 @@ def _questionnaire(site: FhirSite, catalog: Catalog) -> Json:
     return resource
 
 
-def questionnaire() -> Json:
-    """The whole catalog as a Questionnaire (built and validated once per process; each caller
-    gets its own copy, so nobody can change the public one by accident)."""
-    return copy.deepcopy(_questionnaire(current_site(), get_catalog()))
+def questionnaire(version: str | None = None) -> Json:
+    """The whole catalog of ``version`` (default: the current one) as a Questionnaire, built and
+    validated once per process; each caller gets its own copy, so nobody can change the public
+    one by accident. Raises ``UnknownCatalogVersion``."""
+    return copy.deepcopy(_questionnaire(current_site(), get_catalog(version)))
 
 
 @cache
@@ -62,10 +68,15 @@ def patient_of(intake: Intake, reference: str | None = None) -> PatientRef:
 
 
 def questionnaire_response(intake: Intake, submission: Submission) -> Json:
-    """The submission's answers; equal answers give equal JSON (no clock, no random ids)."""
+    """The submission's answers, read with the catalog version they were given under; equal
+    answers give equal JSON (no clock, no random ids)."""
+    try:
+        catalog = get_catalog(submission.catalog_version)
+    except UnknownCatalogVersion as missing:
+        raise CatalogVersionError(f"no catalog {submission.catalog_version} here") from missing
     resource = build_response(
         current_site(),
-        get_catalog(),
+        catalog,
         submission.answers,
         catalog_version=submission.catalog_version,
         public_id=intake.public_id,

@@ -46,7 +46,8 @@ def fhir_datetime(moment: datetime, timezone: str) -> str:
 
 
 class CatalogVersionError(ValueError):
-    """The answers were given under a catalog version this process does not have loaded."""
+    """The answers were given under a catalog version this service does not have (its file is
+    missing from ``forms/archive``)."""
 
 
 def _year_answer(vocabulary: Vocabulary | None, value: Any) -> Json:

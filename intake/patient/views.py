@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 
 from forms.loader import get_catalog
 from forms.logic import newly_enabled
+from forms.schema import Catalog
 from intake import db
 from intake.drafts import (
     FrozenError,
@@ -47,6 +48,12 @@ from intake.submissions import store_pdf, submit_intake
 STATUS_CODES = {"unknown": 404, "expired": 410, "locked": 423, "revoked": 410}
 
 
+def catalog_for(intake: Intake | None) -> Catalog:
+    """The catalog version the intake was invited under: a form half filled in never changes
+    under its patient when a new version is released. Without an intake, the current one."""
+    return get_catalog(intake.catalog_version if intake is not None else None)
+
+
 def _link_problem(status: str) -> ResponseReturnValue:
     return render_template("patient/link_problem.html", status=status), STATUS_CODES[status]
 
@@ -58,7 +65,7 @@ def _signed_out() -> ResponseReturnValue:
 def _next_url(intake: Intake) -> str:
     if intake.submission is not None:
         return url_for("patient.done")
-    step = resume_step(get_catalog(), intake)
+    step = resume_step(catalog_for(intake), intake)
     if step is None:
         return url_for("patient.welcome")
     if step == "review":
@@ -115,9 +122,9 @@ def welcome() -> ResponseReturnValue:
     intake = current_intake()
     if intake is None:
         return _signed_out()
+    catalog = catalog_for(intake)
     if request.method == "POST":
-        return redirect(url_for("patient.step", section_id=get_catalog().sections[0].id), 303)
-    catalog = get_catalog()
+        return redirect(url_for("patient.step", section_id=catalog.sections[0].id), 303)
     return render_template("patient/welcome.html", intake=intake, steps=len(catalog.sections))
 
 
@@ -128,11 +135,13 @@ def _render_step(page: StepPage, status: int = 200) -> ResponseReturnValue:
 @bp.route("/step/<section_id>", methods=["GET", "POST"])
 def step(section_id: str) -> ResponseReturnValue:
     """One section of the form. Every button saves what is on the page first."""
-    catalog = get_catalog()
+    intake = current_intake()
+    if intake is None and request.method == "POST":
+        intake = _reconfirm_from_step()  # None: shown again below, with everything typed kept
+    catalog = catalog_for(intake)
     if section_id not in {s.id for s in catalog.sections}:
         abort(404)
     section = catalog.section(section_id)
-    intake = current_intake()
     if request.method == "GET":
         if intake is None:
             return _signed_out()
@@ -142,11 +151,7 @@ def step(section_id: str) -> ResponseReturnValue:
         return _render_step(page)
 
     if intake is None:
-        intake = _reconfirm_from_step()
-        if intake is None:
-            return _render_step(
-                step_page(catalog, section, None, posted=True, notice="session"), 401
-            )
+        return _render_step(step_page(catalog, section, None, posted=True, notice="session"), 401)
     if intake.submission is not None:
         return redirect(url_for("patient.done"), 303)
 
@@ -173,7 +178,7 @@ def step(section_id: str) -> ResponseReturnValue:
 
 
 def _after_save(section_id: str, action: str, intake: Intake) -> str:
-    catalog = get_catalog()
+    catalog = catalog_for(intake)
     index = catalog.section_index(section_id)
     here = url_for("patient.step", section_id=section_id)
     if action == "save":
@@ -211,10 +216,10 @@ def _reconfirm_from_step() -> Intake | None:
 def csrf_failed(_error: CSRFError) -> ResponseReturnValue:
     """A stale page or an expired session: show the same step with everything typed kept."""
     section_id = (request.view_args or {}).get("section_id")
-    catalog = get_catalog()
+    intake = current_intake()
+    catalog = catalog_for(intake)
     if request.endpoint != "patient.step" or section_id not in {s.id for s in catalog.sections}:
         return render_template("patient/signed_out.html", reason="csrf"), 400
-    intake = current_intake()
     notice = "csrf" if intake is not None else "session"
     page = step_page(catalog, catalog.section(section_id), intake, posted=True, notice=notice)
     return _render_step(page, 400)
@@ -235,7 +240,7 @@ def review() -> ResponseReturnValue:
         return _signed_out()
     if intake.submission is not None:
         return redirect(url_for("patient.done"))
-    summary = build_summary(get_catalog(), intake.answers or {}, visibility_for(intake))
+    summary = build_summary(catalog_for(intake), intake.answers or {}, visibility_for(intake))
     return render_template("patient/review.html", summary=summary, intake=intake)
 
 

@@ -1,0 +1,132 @@
+"""A new catalog version is released while answers from the old one are stored and half written:
+each intake is read, shown, printed and exported with the questions its patient saw."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+import forms.loader
+from forms.loader import CATALOG_PATH, get_catalog
+from intake import db
+from intake.demo import demo_answers
+from intake.models import Intake
+from tests.conftest import Invited, load_intake, sign_in
+from tests.test_accounts import login, make_user
+from tests.test_pdf import pdf_text, squash
+
+OLD_TEXT = "In the last month, how often have you felt stressed or under pressure?"
+NEW_TEXT = "Over the past month, how often did you feel under pressure?"
+
+
+def _clear_caches() -> None:
+    forms.loader.get_catalog.cache_clear()
+    forms.loader._current.cache_clear()
+
+
+@pytest.fixture
+def release_1_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
+    """Call it to release version 1.1 (one question reworded), the way forms/archive/README.md
+    says: 1.0 kept unchanged in the archive, the new wording in the current catalog."""
+    assert get_catalog().version == "1.0", "update this test's versions to the current one"
+
+    def release() -> None:
+        archive = tmp_path / "archive"
+        archive.mkdir()
+        shutil.copy(CATALOG_PATH, archive / "catalog-1.0.yaml")
+        data = yaml.safe_load(CATALOG_PATH.read_text(encoding="utf-8"))
+        data["catalog_version"] = "1.1"
+        for section in data["sections"]:
+            for item in section["items"]:
+                if item["id"] == "stress.level_month":
+                    assert item["text"] == OLD_TEXT
+                    item["text"] = NEW_TEXT
+        current = tmp_path / "catalog.yaml"
+        current.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        monkeypatch.setattr(forms.loader, "CATALOG_PATH", current)
+        monkeypatch.setattr(forms.loader, "ARCHIVE_DIR", archive)
+        _clear_caches()
+
+    yield release
+    monkeypatch.undo()
+    _clear_caches()
+
+
+def _fill_in(app: Flask, public_id: str, version: str) -> None:
+    with app.app_context(), db.transaction() as tx:
+        intake = tx.scalars(select(Intake).where(Intake.public_id == public_id)).one()
+        intake.answers = demo_answers(get_catalog(version))
+
+
+def test_a_form_half_filled_in_keeps_its_version_through_to_the_pdf_and_exports(
+    app: Flask,
+    client: FlaskClient,
+    invite: Callable[..., Invited],
+    release_1_1: Callable[[], None],
+    tmp_path: Path,
+) -> None:
+    before = invite()
+    sign_in(client, before)
+    assert OLD_TEXT in client.get("/step/stress").get_data(as_text=True)
+    release_1_1()
+
+    # The patient comes back after the release: same questions as before.
+    step = client.get("/step/stress").get_data(as_text=True)
+    assert OLD_TEXT in step and NEW_TEXT not in step
+    _fill_in(app, before.public_id, "1.0")
+    assert OLD_TEXT in client.get("/review").get_data(as_text=True)
+    assert client.post("/submit").status_code == 303
+    submission = load_intake(app, before.public_id).submission
+    assert submission is not None and submission.catalog_version == "1.0"
+    assert submission.pdf is not None
+    text = squash(pdf_text(submission.pdf, tmp_path))
+    assert squash(OLD_TEXT) in text and squash(NEW_TEXT) not in text
+    assert "catalog version 1.0" in text
+
+    # The clinician reads it with the same questions; the exports point at version 1.0.
+    make_user(app)
+    staff = app.test_client()
+    assert login(staff).status_code == 303
+    page = staff.get(f"/clinic/intakes/{before.public_id}").get_data(as_text=True)
+    assert OLD_TEXT in page and NEW_TEXT not in page
+    api = f"/clinic/api/v1/intakes/{before.public_id}/questionnaire-response"
+    response = staff.get(api)
+    assert response.status_code == 200
+    assert response.get_json()["questionnaire"].endswith("|1.0")
+    old = staff.get("/fhir/Questionnaire/intake-history-1.0").get_json()
+    assert old["version"] == "1.0" and OLD_TEXT in str(old)
+    latest = staff.get("/fhir/Questionnaire/intake-history").get_json()
+    assert latest["version"] == "1.1" and NEW_TEXT in str(latest)
+    assert staff.get("/fhir/Questionnaire/intake-history-0.9").status_code == 404
+
+    # A patient invited after the release gets the new version.
+    after = invite(name="John Roe")
+    assert load_intake(app, after.public_id).catalog_version == "1.1"
+    other = app.test_client()
+    sign_in(other, after)
+    step = other.get("/step/stress").get_data(as_text=True)
+    assert NEW_TEXT in step and OLD_TEXT not in step
+
+
+def test_answers_under_a_version_the_service_lacks_point_to_the_stored_pdf(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    public_id = submitted()
+    with app.app_context(), db.transaction() as tx:
+        intake = tx.scalars(select(Intake).where(Intake.public_id == public_id)).one()
+        assert intake.submission is not None
+        intake.submission.catalog_version = "0.9"  # as after rolling the service back
+    make_user(app)
+    assert login(client).status_code == 303
+    response = client.get(f"/clinic/intakes/{public_id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "questionnaire version 0.9, which this version of the service does not have" in page
+    assert client.get(f"/clinic/intakes/{public_id}/summary.pdf").status_code == 200
