@@ -130,3 +130,15 @@ def test_answers_under_a_version_the_service_lacks_point_to_the_stored_pdf(
     page = response.get_data(as_text=True)
     assert "questionnaire version 0.9, which this version of the service does not have" in page
     assert client.get(f"/clinic/intakes/{public_id}/summary.pdf").status_code == 200
+
+
+def test_a_patient_whose_version_the_service_lacks_is_told_plainly(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    with app.app_context(), db.transaction() as tx:
+        intake = tx.scalars(select(Intake).where(Intake.public_id == patient.public_id)).one()
+        intake.catalog_version = "0.9"  # as after rolling the service back
+    for path in ("/welcome", "/step/stress", "/review"):
+        response = client.get(path)
+        assert response.status_code == 503, path
+        assert "cannot be opened right now" in response.get_data(as_text=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import (
     abort,
     current_app,
@@ -15,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from forms.loader import get_catalog
+from forms.loader import UnknownCatalogVersion, get_catalog
 from forms.logic import newly_enabled
 from forms.schema import Catalog
 from intake import db
@@ -45,7 +47,8 @@ from intake.patient.steps import StepPage, posted_answers, posted_shown, step_pa
 from intake.review import build_summary
 from intake.submissions import store_pdf, submit_intake
 
-STATUS_CODES = {"unknown": 404, "expired": 410, "locked": 423, "revoked": 410}
+STATUS_CODES = {"unknown": 404, "expired": 410, "locked": 423, "revoked": 410, "unavailable": 503}
+log = logging.getLogger(__name__)
 
 
 def catalog_for(intake: Intake | None) -> Catalog:
@@ -210,6 +213,14 @@ def _reconfirm_from_step() -> Intake | None:
         return None
     sign_in(intake)
     return intake
+
+
+@bp.errorhandler(UnknownCatalogVersion)
+def catalog_missing(error: UnknownCatalogVersion) -> ResponseReturnValue:
+    """The intake's catalog version is not in this release (the service was rolled back): say so
+    plainly rather than show the form with other questions. The saved answers stay stored."""
+    log.error("intake form unavailable: catalog version %s is not in forms/archive", error)
+    return _link_problem("unavailable")
 
 
 @bp.errorhandler(CSRFError)
