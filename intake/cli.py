@@ -6,11 +6,11 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from forms.loader import get_catalog
 from intake import accounts, audit, db, migrate, totp
@@ -45,13 +45,12 @@ def _schema_checked(command: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        if click.get_current_context().command.name not in WITHOUT_SCHEMA:
-            problem = migrate.schema_problem(db.engine())
-            if problem:
-                raise click.ClickException(
-                    f"{problem[0].upper()}{problem[1:]}. Run `flask --app wsgi intake init-db` "
-                    "first (scripts/serve does this)."
-                )
+        problem = migrate.schema_problem(db.engine())
+        if problem:
+            raise click.ClickException(
+                f"{problem[0].upper()}{problem[1:]}. Run `flask --app wsgi intake init-db` "
+                "first (scripts/serve does this)."
+            )
         return command(*args, **kwargs)
 
     return run
@@ -60,9 +59,10 @@ def _schema_checked(command: Callable[P, R]) -> Callable[P, R]:
 class IntakeGroup(AppGroup):
     """An ``AppGroup`` whose commands check the database schema before they run."""
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
-        register = super().command(*args, **kwargs)
-        return lambda f: register(_schema_checked(f))
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if cmd.callback is not None and (name or cmd.name) not in WITHOUT_SCHEMA:
+            cmd.callback = with_appcontext(_schema_checked(cmd.callback))
+        super().add_command(cmd, name)
 
 
 intake_cli = IntakeGroup("intake", help="Operate the intake service.")
