@@ -12,9 +12,9 @@ from datetime import date, datetime
 from forms.loader import UnknownCatalogVersion, get_catalog
 from intake.clock import as_utc
 from intake.models import Intake
-from intake.review import Summary, build_summary
+from intake.review import Summary
 from intake.states import State
-from intake.submissions import submission_visibility
+from intake.submissions import submission_summary
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,4 @@ def intake_details(intake: Intake, now: datetime) -> IntakeDetails:
 def submitted_summary(intake: Intake) -> Summary | None:
     """The summary the PDF prints, from the frozen answers read with the catalog version they were
     given under; None before the patient sends them. Raises ``UnknownCatalogVersion``."""
-    if intake.submission is None:
-        return None
-    submission = intake.submission
-    return build_summary(
-        get_catalog(submission.catalog_version),
-        submission.answers,
-        submission_visibility(submission),
-    )
+    return submission_summary(intake.submission) if intake.submission is not None else None

@@ -21,7 +21,7 @@ from intake.fhir.response import CatalogVersionError
 from intake.fhir.site import fhir_json
 from intake.models import Intake, Submission
 from intake.pdf_job import PdfAttachment
-from intake.review import build_summary
+from intake.review import Summary, build_summary
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +87,19 @@ def answers_attachment(intake: Intake, submission: Submission) -> PdfAttachment:
     )
 
 
-def render_pdf_bytes(intake: Intake, submission: Submission) -> bytes:
-    """Render the summary of a submission from its frozen answers, with them embedded as FHIR."""
-    summary = build_summary(
+def submission_summary(submission: Submission) -> Summary:
+    """What the PDF and the clinician's page show: the frozen answers, read with the catalog
+    version they were given under. Raises ``UnknownCatalogVersion``."""
+    return build_summary(
         get_catalog(submission.catalog_version),
         submission.answers,
         submission_visibility(submission),
     )
+
+
+def render_pdf_bytes(intake: Intake, submission: Submission) -> bytes:
+    """Render the summary of a submission from its frozen answers, with them embedded as FHIR."""
+    summary = submission_summary(submission)
     header = pdf_header(intake, submission)
     try:
         attachments = [answers_attachment(intake, submission)]

@@ -177,5 +177,10 @@ def test_answers_under_a_retired_catalog_get_a_clear_audited_409(
     assert response.status_code == 409
     assert "catalog version 0.9" in response.get_json()["issue"][0]["diagnostics"]
     assert audit_rows(app, public_id)[-1][1:] == ("export.fhir_response", "old_catalog")
-    # The PDF is still there.
+    # The PDF is still there, and the intake's page points to it.
     assert client.get(f"/clinic/api/v1/intakes/{public_id}/summary.pdf").status_code == 200
+    page = client.get(f"/clinic/intakes/{public_id}")
+    assert page.status_code == 200
+    assert "version 0.9, which this version of the service does not have" in page.get_data(
+        as_text=True
+    )

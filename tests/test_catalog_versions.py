@@ -115,23 +115,6 @@ def test_a_form_half_filled_in_keeps_its_version_through_to_the_pdf_and_exports(
     assert NEW_TEXT in step and OLD_TEXT not in step
 
 
-def test_answers_under_a_version_the_service_lacks_point_to_the_stored_pdf(
-    app: Flask, client: FlaskClient, submitted: Callable[..., str]
-) -> None:
-    public_id = submitted()
-    with app.app_context(), db.transaction() as tx:
-        intake = tx.scalars(select(Intake).where(Intake.public_id == public_id)).one()
-        assert intake.submission is not None
-        intake.submission.catalog_version = "0.9"  # as after rolling the service back
-    make_user(app)
-    assert login(client).status_code == 303
-    response = client.get(f"/clinic/intakes/{public_id}")
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
-    assert "questionnaire version 0.9, which this version of the service does not have" in page
-    assert client.get(f"/clinic/intakes/{public_id}/summary.pdf").status_code == 200
-
-
 def test_a_patient_whose_version_the_service_lacks_is_told_plainly(
     app: Flask, client: FlaskClient, patient: Invited
 ) -> None:
