@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from intake.accounts import find_user
+from intake.audit import user_ref
 from intake.clock import as_utc
 from intake.models import AuditEvent, User
 
@@ -71,7 +72,7 @@ def parse_filters(db: Session, user: str, intake_id: str) -> Filters:
     if actor is not None and "@" in actor:
         account = find_user(db, actor)
         # An unknown email matches nothing: no actor name contains "@".
-        actor = f"user:{account.id}" if account is not None else actor
+        actor = user_ref(account.id) if account is not None else actor
     wanted = intake_id.strip().upper() or None
     if wanted is not None and not _INTAKE_ID.match(wanted):
         raise FilterError("intake_id")
@@ -108,7 +109,7 @@ def _emails(db: Session, actors: set[str]) -> dict[str, str]:
     if not ids:
         return {}
     found = db.execute(select(User.id, User.email).where(User.id.in_(ids)))
-    return {f"user:{user_id}": email for user_id, email in found}
+    return {user_ref(user_id): email for user_id, email in found}
 
 
 def page_of_events(db: Session, filters: Filters, page: int, size: int = PAGE_SIZE) -> EventPage:

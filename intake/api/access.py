@@ -12,7 +12,7 @@ from flask import current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from intake import db
+from intake import audit, db
 from intake.accounts import current_session
 from intake.api import bp
 from intake.api_tokens import find_token
@@ -65,5 +65,5 @@ def require_caller() -> ResponseReturnValue | None:
         user = row.user
         if current_app.config["REQUIRE_TOTP"] and user.totp_enabled_at is None:
             return problem(403, "This account must set up two-factor sign-in first.")
-        g.api_caller = Caller(f"user:{user.id}")
+        g.api_caller = Caller(audit.user_ref(user.id))
     return None

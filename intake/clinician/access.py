@@ -14,7 +14,7 @@ from flask import current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from intake import db
+from intake import audit, db
 from intake.accounts import Settings, current_session, seconds_left
 from intake.clinician import bp, resume
 from intake.clock import utcnow
@@ -40,7 +40,7 @@ class Clinician:
     @property
     def actor(self) -> str:
         """How the audit log names this account."""
-        return f"user:{self.user_id}"
+        return audit.user_ref(self.user_id)
 
 
 def settings() -> Settings:

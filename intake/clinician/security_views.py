@@ -100,7 +100,9 @@ def login_code() -> ResponseReturnValue:
         if check.outcome == "ok":
             accounts.end_session(tx, cookie_token())  # an earlier session in this browser
             token = accounts.start_session(tx, user, address)
-        audit.record(tx, f"user:{user.id}", "auth.totp", address=address, outcome=check.outcome)
+        audit.record(
+            tx, audit.user_ref(user.id), "auth.totp", address=address, outcome=check.outcome
+        )
     if token is None:
         return _code_page(form, *_code_error(check))
     session.pop(PENDING, None)

@@ -54,7 +54,7 @@ def login() -> ResponseReturnValue:
             accounts.end_session(tx, cookie_token())  # an earlier session in this browser
             token = accounts.start_session(tx, result.user, address)
         known = result.user or accounts.find_user(tx, email)
-        actor = f"user:{known.id}" if known is not None else "anonymous"
+        actor = audit.user_ref(known.id) if known is not None else "anonymous"
         outcome = "needs_code" if result.needs_code else result.outcome
         audit.record(tx, actor, "auth.login", address=address, outcome=outcome)
     if result.user is not None and result.needs_code:
@@ -109,7 +109,7 @@ def set_password() -> ResponseReturnValue:
                 form.password.errors.append(str(rejected))
             else:
                 audit.record(
-                    tx, f"user:{user.id}", "user.set_password", address=request.remote_addr
+                    tx, audit.user_ref(user.id), "user.set_password", address=request.remote_addr
                 )
                 done = True
     if user is None:
