@@ -50,9 +50,10 @@ class IntakeDetails:
         return self.submitted_at is None
 
 
-def _sections_total(version: str) -> int:
-    """Steps in the intake's form. Only a count: a version this service lacks (after a rollback)
-    shows the current one's rather than failing the page."""
+def sections_total(version: str) -> int:
+    """Steps in the form of catalog ``version``, which an intake keeps for life. Only a count: a
+    version this service lacks (after a rollback) shows the current one's rather than failing the
+    page."""
     try:
         return len(get_catalog(version).sections)
     except UnknownCatalogVersion:
@@ -71,7 +72,7 @@ def intake_details(intake: Intake, now: datetime) -> IntakeDetails:
         appointment_at=as_utc(intake.appointment_at) if intake.appointment_at else None,
         state=intake.state(now),
         sections_done=len(intake.sections_saved or ()),
-        sections_total=_sections_total(intake.catalog_version),
+        sections_total=sections_total(intake.catalog_version),
         link_expires_at=as_utc(intake.token_expires_at),
         last_saved_at=as_utc(intake.updated_at) if intake.updated_at else None,
         submitted_at=as_utc(submission.submitted_at) if submission else None,

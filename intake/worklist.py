@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from intake import states
+from intake.details import sections_total
 from intake.models import Intake
 from intake.names import KEY_LENGTH, search_key
 from intake.states import State
@@ -49,6 +50,8 @@ class Row:
     appointment_at: datetime | None
     state: State
     sections_done: int
+    #: Steps of the intake's own catalog version: a form started before a release keeps its steps.
+    sections_total: int
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,7 @@ def worklist_page(db: Session, filters: Filters, now: datetime, zone: ZoneInfo) 
             Intake.stage,
             Intake.token_expires_at,
             Intake.sections_saved,
+            Intake.catalog_version,
         )
         .where(*where)
         .order_by(Intake.appointment_at.asc().nulls_last(), Intake.id)
@@ -188,6 +192,7 @@ def worklist_page(db: Session, filters: Filters, now: datetime, zone: ZoneInfo) 
             appointment_at=r.appointment_at,
             state=states.state(r.stage, r.token_expires_at, now),
             sections_done=len(r.sections_saved or ()),
+            sections_total=sections_total(r.catalog_version),
         )
         for r in db.execute(query)
     )

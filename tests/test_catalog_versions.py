@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -31,23 +32,31 @@ def _clear_caches() -> None:
     forms.loader._current.cache_clear()
 
 
+def _reword(data: dict[str, Any]) -> None:
+    for section in data["sections"]:
+        for item in section["items"]:
+            if item["id"] == "stress.level_month":
+                assert item["text"] == OLD_TEXT
+                item["text"] = NEW_TEXT
+
+
+def _drop_last_section(data: dict[str, Any]) -> None:
+    data["sections"].pop()
+
+
 @pytest.fixture
-def release_1_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
-    """Call it to release version 1.1 (one question reworded), the way forms/archive/README.md
-    says: 1.0 kept unchanged in the archive, the new wording in the current catalog."""
+def release_1_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Call it to release version 1.1 (by default one question reworded), the way
+    forms/archive/README.md says: 1.0 kept unchanged in the archive, the new catalog current."""
     assert get_catalog().version == "1.0", "update this test's versions to the current one"
 
-    def release() -> None:
+    def release(change: Callable[[dict[str, Any]], None] = _reword) -> None:
         archive = tmp_path / "archive"
         archive.mkdir()
         shutil.copy(CATALOG_PATH, archive / "catalog-1.0.yaml")
         data = yaml.safe_load(CATALOG_PATH.read_text(encoding="utf-8"))
         data["catalog_version"] = "1.1"
-        for section in data["sections"]:
-            for item in section["items"]:
-                if item["id"] == "stress.level_month":
-                    assert item["text"] == OLD_TEXT
-                    item["text"] = NEW_TEXT
+        change(data)
         current = tmp_path / "catalog.yaml"
         current.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         monkeypatch.setattr(forms.loader, "CATALOG_PATH", current)
@@ -69,7 +78,7 @@ def test_a_form_half_filled_in_keeps_its_version_through_to_the_pdf_and_exports(
     app: Flask,
     client: FlaskClient,
     invite: Callable[..., Invited],
-    release_1_1: Callable[[], None],
+    release_1_1: Callable[..., None],
     tmp_path: Path,
 ) -> None:
     before = invite()
@@ -125,3 +134,21 @@ def test_a_patient_whose_version_the_service_lacks_is_told_plainly(
         response = client.get(path)
         assert response.status_code == 503, path
         assert "cannot be opened right now" in response.get_data(as_text=True)
+
+
+def test_the_worklist_counts_each_intake_s_sections_in_its_own_version(
+    app: Flask, client: FlaskClient, patient: Invited, release_1_1: Callable[..., None]
+) -> None:
+    sections_before = len(get_catalog().sections)
+    with app.app_context(), db.transaction() as tx:
+        intake = tx.scalars(select(Intake).where(Intake.public_id == patient.public_id)).one()
+        intake.sections_saved = ["general"]
+    release_1_1(_drop_last_section)
+    assert len(get_catalog().sections) == sections_before - 1
+
+    make_user(app)
+    assert login(client).status_code == 303
+    worklist = squash(client.get("/clinic/?from=").get_data(as_text=True))
+    assert f"1 of {sections_before} sections" in worklist
+    page = squash(client.get(f"/clinic/intakes/{patient.public_id}").get_data(as_text=True))
+    assert f"1 of {sections_before} sections" in page

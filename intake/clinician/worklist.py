@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
-from forms.loader import get_catalog
 from intake import audit, db, states
 from intake.clinician import bp
 from intake.clinician.access import signed_in
@@ -57,7 +56,6 @@ def home() -> ResponseReturnValue:
         all_dates_args={**_query_args(filters), "from": "", "to": ""},
         today=today,
         states=states.STATES,
-        sections_total=len(get_catalog().sections),
         hidden_to_review=hidden_to_review,
         earlier_args={"state": "submitted", "from": "", "to": (day_before(filters)).isoformat()},
     )
