@@ -1,20 +1,32 @@
-"""Liveness for load balancers and the set-up script: 200 once the database answers."""
+"""Readiness for load balancers and the set-up script: 200 once the database answers and its
+schema is the one this code needs."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
-from flask.typing import ResponseReturnValue
-from sqlalchemy import text
+import logging
 
-from intake import db
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+
+from intake import db, migrate
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
+    """A process on an unmigrated database would answer most pages with errors, so it is not
+    ready: the load balancer should keep sending patients to a process that can save their
+    answers. The reason goes to the log once per app (load balancers ask every few seconds)."""
     try:
-        db.session().execute(text("SELECT 1"))
+        problem = migrate.schema_problem(db.engine())
     except Exception:  # any database failure means "not ready"
         return jsonify(status="unavailable", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+    if problem:
+        warned: set[str] = current_app.extensions.setdefault("intake.health.warned", set())
+        if problem not in warned:
+            warned.add(problem)
+            log.warning("not ready: %s; run `flask --app wsgi intake init-db`", problem)
+        return jsonify(status="unavailable", database="ok", schema="not current"), 503
+    return jsonify(status="ok", database="ok", schema="current")

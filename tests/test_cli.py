@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import inspect, select, text
 
-from intake import db
+from intake import db, migrate
 from intake.models import AuditEvent
 from tests.conftest import load_intake
 
@@ -90,6 +91,7 @@ def test_commands_on_a_missing_or_older_schema_say_to_run_init_db(tmp_path: Path
     from intake.migrate import MIGRATIONS
 
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head == migrate.HEAD, f"a new migration: set HEAD in intake/migrate.py to {head!r}"
 
     app = create_app(
         {
@@ -124,4 +126,36 @@ def test_commands_on_a_missing_or_older_schema_say_to_run_init_db(tmp_path: Path
 def test_healthz(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "schema": "current"}
+
+
+def test_healthz_is_not_ready_on_a_missing_or_older_schema(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from intake import create_app
+
+    app = create_app(
+        {
+            "INTAKE_ENV": "testing",
+            "SECRET_KEY": "k",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'h.sqlite3'}",
+        }
+    )
+    client = app.test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "schema": "not current",
+    }
+    assert "no schema yet" in caplog.text and "init-db" in caplog.text
+
+    assert app.test_cli_runner().invoke(args=["intake", "init-db"]).exit_code == 0
+    assert client.get("/healthz").status_code == 200
+    with app.app_context(), db.engine().begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0006'"))
+    caplog.clear()
+    assert client.get("/healthz").status_code == 503
+    assert client.get("/healthz").status_code == 503
+    assert caplog.text.count("schema is at revision 0006") == 1
