@@ -21,7 +21,13 @@ def _messages() -> set[str]:
         str(ROOT),
         method_map,
         options_map,
-        keywords={"_": None, "gettext": None, "_l": None, "lazy_gettext": None},
+        keywords={
+            "_": None,
+            "gettext": None,
+            "_l": None,
+            "lazy_gettext": None,
+            "ngettext": (1, 2),
+        },
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found

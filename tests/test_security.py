@@ -57,10 +57,10 @@ def test_wrong_date_of_birth_locks_the_link_and_says_whom_to_contact(
     invited = invite()
     client.get(f"/start?t={invited.token}")
     wrong = {"dob-day": 1, "dob-month": 1, "dob-year": 1990}
-    for left in (4, 3, 2, 1):
+    for left in ("4 tries", "3 tries", "2 tries", "1 try"):
         response = client.post("/verify", data=wrong)
         assert response.status_code == 422
-        assert f"{left} tries left" in response.get_data(as_text=True)
+        assert f"You have {left} left." in response.get_data(as_text=True)
     locked = client.post("/verify", data=wrong)
     assert locked.status_code == 423
     assert "contact" in locked.get_data(as_text=True)
@@ -70,6 +70,42 @@ def test_wrong_date_of_birth_locks_the_link_and_says_whom_to_contact(
         == 423
     )
     assert app.test_client().get(f"/start?t={invited.token}").status_code == 423
+
+
+@pytest.mark.parametrize(
+    ("day", "month", "year", "message"),
+    [
+        ("27", "3", "80", "Enter the year with all 4 digits"),
+        ("27", "3", "198", "Enter the year with all 4 digits"),
+        ("27", "3", "0980", "Enter the year with all 4 digits"),
+        ("27", "3", "2999", "That date is in the future"),
+        ("31", "2", "1980", "Enter your date of birth as numbers"),
+        ("27", "March", "1980", "Enter your date of birth as numbers"),
+        ("", "", "", "Enter your date of birth as numbers"),
+    ],
+)
+def test_a_date_that_cannot_be_a_birth_date_is_explained_and_not_counted(
+    app: Flask,
+    client: FlaskClient,
+    invite,  # type: ignore[no-untyped-def]
+    day: str,
+    month: str,
+    year: str,
+    message: str,
+) -> None:
+    """A tired patient types "80" for 1980: that is a slip to explain, not a try at the lock."""
+    invited = invite()
+    client.get(f"/start?t={invited.token}")
+    slip = {"dob-day": day, "dob-month": month, "dob-year": year}
+    for _ in range(6):  # more slips than the tries a link allows
+        response = client.post("/verify", data=slip)
+        assert response.status_code == 422
+        page = response.get_data(as_text=True)
+        assert message in page and "tries left" not in page
+        assert f'value="{year}"' in page  # kept, to correct
+    assert load_intake(app, invited.public_id).dob_failures == 0
+    right = client.post("/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980})
+    assert right.status_code == 303
 
 
 def test_unknown_and_expired_links_are_refused(app: Flask, client: FlaskClient, invite) -> None:  # type: ignore[no-untyped-def]
@@ -185,6 +221,20 @@ def test_an_expired_session_keeps_the_input_and_saves_after_the_date_of_birth(
     assert "Flushing after hot showers" in page
     assert 'name="dob-day"' in page
     assert load_intake(app, patient.public_id).answers == {}
+    assert "There is a problem" not in page  # no date typed yet: nothing to complain about
+
+    # A slip and a wrong date are each explained beside the date, with the answers still there.
+    for dob, message in (
+        ({"dob-day": 27, "dob-month": 3, "dob-year": 80}, "Enter the year with all 4 digits"),
+        ({"dob-day": 1, "dob-month": 1, "dob-year": 1990}, "You have 4 tries left."),
+    ):
+        again = fresh_browser.post("/step/general", data={**typed, **dob})
+        assert again.status_code == 401
+        page = again.get_data(as_text=True)
+        assert message in page and 'id="dob-error"' in page
+        assert "Flushing after hot showers" in page
+    assert load_intake(app, patient.public_id).answers == {}
+
     saved = fresh_browser.post(
         "/step/general", data={**typed, "dob-day": 27, "dob-month": 3, "dob-year": 1980}
     )
@@ -329,7 +379,7 @@ def test_the_public_id_alone_does_not_sign_a_browser_in(
            "general.course": "worse", "_version": "0"}  # fmt: skip
     for forged in (patient.public_id, ticket[:-2] + "xx", ""):
         stranger = app.test_client()
-        assert stranger.post("/step/general", data={**dob, "_resume": forged}).status_code == 401
+        assert stranger.post("/step/general", data={**dob, "_resume": forged}).status_code == 404
     # A reissued link ends the old page's ticket too.
     with app.app_context(), db.transaction() as tx:
         from intake.invitations import reissue_invitation
@@ -338,5 +388,5 @@ def test_the_public_id_alone_does_not_sign_a_browser_in(
         assert intake is not None
         reissue_invitation(intake, 14)
     stranger = app.test_client()
-    assert stranger.post("/step/general", data={**dob, "_resume": ticket}).status_code == 401
+    assert stranger.post("/step/general", data={**dob, "_resume": ticket}).status_code == 404
     assert "general.course" not in load_intake(app, patient.public_id).answers

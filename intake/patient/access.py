@@ -4,6 +4,7 @@ of its links was opened (so issuing a new link, or revoking it, ends the session
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from flask import current_app, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -75,7 +76,8 @@ def resume_ticket(intake: Intake) -> str:
 
 
 def intake_from_ticket(ticket: str) -> Intake | None:
-    """The intake a resume ticket names, if its link is still the current, open one."""
+    """The intake a resume ticket names, if the ticket came with its current link (the caller
+    checks that link is still open, to say plainly when it is not)."""
     try:
         data = _tickets().loads(ticket, max_age=RESUME_MAX_AGE)
     except BadSignature:
@@ -83,16 +85,33 @@ def intake_from_ticket(ticket: str) -> Intake | None:
     if not isinstance(data, dict):
         return None
     intake = find_by_public_id(db.session(), str(data.get("i", "")))
-    if intake is None or link_status(intake) != "ok" or data.get("l") != link_fingerprint(intake):
+    if intake is None or data.get("l") != link_fingerprint(intake):
         return None
     return intake
 
 
-def parse_date(day: str, month: str, year: str) -> date | None:
+#: Why an entry cannot be anyone's date of birth. Such an entry is a slip, not a guess: it is
+#: answered with a message and never counted towards locking the link.
+EntryProblem = Literal["format", "year", "future"]
+
+
+def parse_date(day: str, month: str, year: str, latest: date) -> date | EntryProblem:
+    """The date typed into the three boxes, or what is wrong with it.
+
+    A tired patient types "80" for 1980; taken as the year 80 it would use up one of the few
+    tries, and a few of those lock the link. So the year must have four digits, from 1900 on,
+    and the date must not be after ``latest`` (tomorrow in UTC: today somewhere in the world).
+    """
+    day, month, year = day.strip(), month.strip(), year.strip()
+    if not (day.isdecimal() and month.isdecimal() and year.isdecimal()):
+        return "format"
+    if len(year) != 4 or int(year) < 1900:
+        return "year"
     try:
-        return date(int(year), int(month), int(day))
-    except (TypeError, ValueError):
-        return None
+        given = date(int(year), int(month), int(day))
+    except ValueError:
+        return "format"
+    return "future" if given > latest else given
 
 
 def attempts_left(intake: Intake) -> int:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import (
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -14,13 +16,15 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 
 from forms.loader import UnknownCatalogVersion, get_catalog
 from forms.logic import newly_enabled
 from forms.schema import Catalog
 from intake import db
+from intake.clock import utcnow
 from intake.drafts import (
     FrozenError,
     lock_for_update,
@@ -101,23 +105,45 @@ def verify() -> ResponseReturnValue:
         return _link_problem("unknown")
     error = None
     if request.method == "POST":
-        given = parse_date(*(request.form.get(k, "") for k in ("dob-day", "dob-month", "dob-year")))
-        if given is None:
-            error = _("Enter your date of birth as numbers, for example 27 3 1980.")
-        else:
-            with db.transaction():
-                ok = check_date_of_birth(intake, given, current_app.config["DOB_ATTEMPTS"])
-            if ok:
-                sign_in(intake)
-                return redirect(_next_url(intake), 303)
-            if link_status(intake) == "locked":
-                return _link_problem("locked")
-            error = _(
-                "That date of birth does not match our records. You have %(n)s tries left.",
-                n=attempts_left(intake),
-            )
+        outcome = _check_posted_date_of_birth(intake)
+        if isinstance(outcome, Intake):
+            return redirect(_next_url(outcome), 303)
+        if link_status(intake) == "locked":
+            return _link_problem("locked")
+        error = outcome
     status = 422 if error else 200
     return render_template("patient/verify.html", error=error, form=request.form), status
+
+
+DOB_FIELDS = ("dob-day", "dob-month", "dob-year")
+DATE_PROBLEMS = {
+    "format": _l("Enter your date of birth as numbers, for example 27 3 1980."),
+    "year": _l("Enter the year with all 4 digits, for example 1980."),
+    "future": _l("That date is in the future. Please check the year."),
+}
+
+
+def _check_posted_date_of_birth(intake: Intake) -> Intake | str:
+    """Check the posted date of birth against ``intake``: signed in on a match, else the message
+    to show. A date that cannot be anyone's (see ``parse_date``) is not counted as a try."""
+    latest = (utcnow() + timedelta(days=1)).date()
+    day, month, year = (request.form.get(k, "") for k in DOB_FIELDS)
+    given = parse_date(day, month, year, latest)
+    if isinstance(given, str):
+        return str(DATE_PROBLEMS[given])
+    with db.transaction():
+        ok = check_date_of_birth(intake, given, current_app.config["DOB_ATTEMPTS"])
+    if not ok:
+        left = attempts_left(intake)
+        return str(
+            ngettext(
+                "That date of birth does not match our records. You have %(num)s try left.",
+                "That date of birth does not match our records. You have %(num)s tries left.",
+                left,
+            )
+        )
+    sign_in(intake)
+    return intake
 
 
 @bp.route("/welcome", methods=["GET", "POST"])
@@ -131,16 +157,23 @@ def welcome() -> ResponseReturnValue:
     return render_template("patient/welcome.html", intake=intake, steps=len(catalog.sections))
 
 
-def _render_step(page: StepPage, status: int = 200) -> ResponseReturnValue:
-    return render_template("patient/step.html", page=page), status
+def _render_step(
+    page: StepPage, status: int = 200, dob_error: str | None = None
+) -> ResponseReturnValue:
+    return render_template("patient/step.html", page=page, dob_error=dob_error), status
 
 
 @bp.route("/step/<section_id>", methods=["GET", "POST"])
 def step(section_id: str) -> ResponseReturnValue:
     """One section of the form. Every button saves what is on the page first."""
     intake = current_intake()
+    dob_error = None
     if intake is None and request.method == "POST":
-        intake = _reconfirm_from_step()  # None: shown again below, with everything typed kept
+        outcome = _reconfirm_from_step()  # else shown again below, with everything typed kept
+        if isinstance(outcome, Intake):
+            intake = outcome
+        else:
+            dob_error = outcome
     catalog = catalog_for(intake)
     if section_id not in {s.id for s in catalog.sections}:
         abort(404)
@@ -154,7 +187,8 @@ def step(section_id: str) -> ResponseReturnValue:
         return _render_step(page)
 
     if intake is None:
-        return _render_step(step_page(catalog, section, None, posted=True, notice="session"), 401)
+        page = step_page(catalog, section, None, posted=True, notice="session")
+        return _render_step(page, 401, dob_error=dob_error)
     if intake.submission is not None:
         return redirect(url_for("patient.done"), 303)
 
@@ -201,18 +235,22 @@ def _after_save(section_id: str, action: str, intake: Intake) -> str:
     return url_for("patient.review")
 
 
-def _reconfirm_from_step() -> Intake | None:
-    """After an expired session, the page's resume ticket and the date of birth sign back in."""
+def _reconfirm_from_step() -> Intake | str | None:
+    """After an expired session, the page's resume ticket and the date of birth sign back in.
+
+    Returns the intake once signed in, else the message for the date-of-birth box, or None on
+    the page's first showing (no box yet). A link that was closed meanwhile, or that this try
+    locks, ends here with the page that says so and whom to contact.
+    """
+    if not any(request.form.get(k) for k in DOB_FIELDS):
+        return None if DOB_FIELDS[0] not in request.form else str(DATE_PROBLEMS["format"])
     intake = intake_from_ticket(request.form.get("_resume", ""))
-    given = parse_date(*(request.form.get(k, "") for k in ("dob-day", "dob-month", "dob-year")))
-    if intake is None or given is None:
-        return None
-    with db.transaction():
-        ok = check_date_of_birth(intake, given, current_app.config["DOB_ATTEMPTS"])
-    if not ok:
-        return None
-    sign_in(intake)
-    return intake
+    if intake is None or link_status(intake) != "ok":
+        abort(make_response(_link_problem(link_status(intake))))
+    outcome = _check_posted_date_of_birth(intake)
+    if link_status(intake) == "locked":
+        abort(make_response(_link_problem("locked")))
+    return outcome
 
 
 @bp.errorhandler(UnknownCatalogVersion)
