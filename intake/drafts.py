@@ -68,7 +68,7 @@ def save_step(
     intake.answers = answers
     intake.answers_version += 1
     intake.sections_saved = sorted({*(intake.sections_saved or ()), section.id})
-    intake.current_step = section.id
+    intake.current_step = section.id  # until the caller moves it (``move_to``)
     intake.updated_at = utcnow()
     return SaveResult(saved=True)
 
@@ -80,16 +80,38 @@ def set_detail(intake: Intake, section_id: str, on: bool) -> None:
     intake.detail_sections = sorted(sections)
 
 
+#: The pages a patient can be on besides the steps (whose places are their section ids).
+REVIEW, WELCOME = "review", "welcome"
+
+
+def place_after(catalog: Catalog, section: Section, action: str, *, to_review: bool) -> str:
+    """Where the patient goes after saving ``section`` with ``action``, which is also where they
+    come back to: the same step when they finish later or work on the page (more detail, a row
+    added or removed), the step before or after it, or the review page when they came from its
+    "Change" link."""
+    index = catalog.section_index(section.id)
+    if action not in ("next", "back"):
+        return section.id
+    if to_review:
+        return REVIEW
+    if action == "back":
+        return catalog.sections[index - 1].id if index else WELCOME
+    return catalog.sections[index + 1].id if index + 1 < len(catalog.sections) else REVIEW
+
+
+def move_to(intake: Intake, place: str) -> None:
+    """Remember the page the patient is sent to, for ``resume_step``."""
+    intake.current_step = None if place == WELCOME else place
+
+
 def resume_step(catalog: Catalog, intake: Intake) -> str | None:
-    """Where a returning patient continues: the first step after the last one saved."""
-    if intake.current_step is None:
-        return None
-    index = catalog.section_index(intake.current_step)
-    saved = set(intake.sections_saved or ())
-    for section in catalog.sections[index:]:
-        if section.id not in saved:
-            return section.id
-    for section in catalog.sections:
-        if section.id not in saved:
-            return section.id
-    return "review"
+    """Where a returning patient continues: the page they were sent to by their last save (a
+    section id or ``REVIEW``), or None for the welcome page.
+
+    Not "the first step not saved yet": a patient who pressed "Save and finish later" halfway
+    through a step must come back to that step, not the one after it.
+    """
+    place = intake.current_step
+    if place == REVIEW or place in {section.id for section in catalog.sections}:
+        return place
+    return None

@@ -69,6 +69,7 @@ class Intake(Base):
     # tab is detected instead of silently overwriting the newer answers.
     answers_version: Mapped[int] = mapped_column(Integer, default=0)
     sections_saved: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Where the patient comes back to: a section id, "review", or None for the welcome page.
     current_step: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Local time of the visit, stored in UTC. None for intakes made with the command line.

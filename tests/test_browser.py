@@ -196,11 +196,18 @@ def test_patient_completes_the_form_with_the_keyboard_only(
         page.keyboard.type(CONCERNS)
         assert page.input_value("#f-general\\.main_concerns") == CONCERNS
 
-        # On to the buttons at the end of the page (past the other questions), then Enter.
-        tab_to(page, "button[value=next]", limit=80)
-        press_enter_on(page, "button[value=next]")
+        # Enter in a box saves and continues (not "Add more detail", the first button below).
+        tab_to(page, "#f-general\\.onset_year-year", limit=60)
+        page.keyboard.type("2019")
+        with page.expect_navigation(wait_until="load"):
+            page.keyboard.press("Enter")
         assert page.url == f"{base}/step/stress", page.inner_text("main")[:300]
         assert "Step 2 of 16" in page.inner_text("main")
+
+        # On to the buttons at the end of the page (past the other questions), then Enter.
+        tab_to(page, ".actions button[value=next]", limit=80)
+        press_enter_on(page, ".actions button[value=next]")
+        assert page.url == f"{base}/step/sleep", page.inner_text("main")[:300]
 
         # Jump to the review: the typed answers are there.
         page.goto(f"{base}/review")
@@ -208,6 +215,7 @@ def test_patient_completes_the_form_with_the_keyboard_only(
         assert "Check your answers" in review
         assert "The patient (me)" in review
         assert "Hives after hot showers" in review
+        assert "2019" in review
 
         send = "form[action='/submit'] button[type=submit]"
         tab_to(page, send, limit=120)

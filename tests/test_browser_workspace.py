@@ -95,7 +95,7 @@ def test_invite_answer_submit_and_download_the_pdf(
         patient.check("#f-general\\.completed_by")  # "The patient (me)"
         patient.fill("#f-general\\.main_concerns", CONCERNS)
         with patient.expect_navigation():
-            patient.click("button[value=next]")
+            patient.click(".actions button[value=next]")
         assert patient.url == f"{base}/step/stress", patient.inner_text("main")[:300]
 
         patient.goto(f"{base}/review")

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from forms.loader import get_catalog
@@ -14,7 +15,7 @@ from forms.logic import Visibility, shown_answers
 from intake import db
 from intake.demo import demo_answers
 from intake.models import Submission
-from tests.conftest import Invited, load_intake, post_step, sign_in
+from tests.conftest import Invited, load_intake, page_version, post_step, sign_in
 from tests.formdata import section_formdata
 
 
@@ -92,12 +93,28 @@ def test_returning_by_the_link_resumes_where_the_patient_stopped(
     post_step(client, "general", {"general.course": "worse"})
     saved = post_step(client, "stress", {"stress.level_month": "sometimes"}, action="save")
     assert saved.location.endswith("/saved")
-    returning = app.test_client()
-    assert returning.get(f"/start?t={patient.token}").status_code == 303
-    response = returning.post("/verify", data={"dob-day": 27, "dob-month": 3, "dob-year": 1980})
-    assert response.location.endswith("/step/sleep")
-    page = returning.get("/step/stress").get_data(as_text=True)
-    assert re.search(r'value="sometimes"\s+checked', page)
+    # "Save and finish later" halfway through a step: back to that step, not the one after.
+    assert 'href="/step/stress"' in client.get("/saved").get_data(as_text=True)  # "Carry on now"
+
+    def come_back() -> str:
+        returning = app.test_client()
+        assert returning.get(f"/start?t={patient.token}").status_code == 303
+        dob = {"dob-day": 27, "dob-month": 3, "dob-year": 1980}
+        response = returning.post("/verify", data=dob)
+        page = returning.get("/step/stress").get_data(as_text=True)
+        assert re.search(r'value="sometimes"\s+checked', page)
+        assert returning.post("/welcome").location == response.location  # "Start" resumes too
+        return response.location
+
+    assert come_back().endswith("/step/stress")
+    # "Add more detail" keeps the patient on the step; so does coming back.
+    post_step(client, "stress", {"stress.level_month": "sometimes"}, action="more")
+    assert come_back().endswith("/step/stress")
+    # After "Save and continue", the step they were sent to; after "Back", the one before.
+    post_step(client, "stress", {"stress.level_month": "sometimes"})
+    assert come_back().endswith("/step/sleep")
+    post_step(client, "sleep", {}, action="back")
+    assert come_back().endswith("/step/stress")
 
 
 def test_two_tabs_never_silently_overwrite_each_other(
@@ -152,10 +169,14 @@ def test_follow_up_appears_on_the_next_page_load_and_hidden_is_not_no(
     page = client.get("/step/general").get_data(as_text=True)
     assert "general.severe_list" not in page
     response = post_step(client, "general", {"general.severe_episode": "yes"})
-    assert response.location.endswith("/step/general?notice=more")
+    assert response.location.endswith("/step/general?notice=more&new=general.severe_list")
     page = client.get(response.location).get_data(as_text=True)
     assert 'name="general.severe_list-0-what"' in page
     assert "Some more questions appeared" in page
+    # The notice names the new question and links to it.
+    text = get_catalog().item("general.severe_list").text
+    assert f'<a href="#q-general.severe_list">{escape(text)}</a>' in page
+    assert 'id="q-general.severe_list"' in page
 
     post_step(client, "general", {"general.severe_list-0-what": "Throat felt tight"})
     assert load_intake(app, patient.public_id).answers["general.severe_list"] == [
@@ -184,3 +205,79 @@ def test_optional_detail_is_offered_and_remembered(
     assert 'name="stress.control_month"' in page
     assert "Hide the optional questions" in page
     assert load_intake(app, patient.public_id).detail_sections == ["stress"]
+
+
+def test_change_from_the_review_page_comes_back_to_it(
+    client: FlaskClient, patient: Invited
+) -> None:
+    review = client.get("/review").get_data(as_text=True)
+    assert 'href="/step/sleep?from=review"' in review
+    page = client.get("/step/sleep?from=review").get_data(as_text=True)
+    assert 'name="_return" value="review"' in page
+    assert "Save and return to your answers" in page
+    shown = re.findall(r'name="_shown" value="([^"]+)"', page)
+    data = {"_return": "review", "_version": page_version(page), "_shown": shown}
+    assert client.post("/step/sleep", data=data).location == "/review"
+    # Working on the page keeps the way back.
+    page = client.get("/step/sleep?from=review").get_data(as_text=True)
+    more = {**data, "_version": page_version(page), "action": "more"}
+    assert client.post("/step/sleep", data=more).location.startswith("/step/sleep?from=review#")
+    # Without it, the next step as usual.
+    assert post_step(client, "sleep", {}).location == "/step/diet"
+
+
+def test_enter_in_a_box_saves_and_continues(client: FlaskClient, patient: Invited) -> None:
+    """Enter submits with the form's first button: it must be "Save and continue", not "Add
+    more detail" or a list's "Save and add another"."""
+    for section in get_catalog().sections:
+        page = client.get(f"/step/{section.id}").get_data(as_text=True)
+        form = page[page.index("<form") :]
+        first = re.search(r'<button type="submit" name="action" value="([^"]+)"', form)
+        assert first is not None and first.group(1) == "next", section.id
+
+
+def test_a_list_entry_can_be_removed_even_with_a_choice_made(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    entries = {
+        "med.takes_any": "yes",
+        "med.current-0-name": "Cetirizine",
+        "med.current-0-kind": "rx",
+        "med.current-1-name": "Vitamin D",
+        "med.current-1-kind": "supplement",
+    }
+    assert post_step(client, "med", {"med.takes_any": "yes"}).status_code == 303
+    assert post_step(client, "med", entries).status_code == 303
+    page = client.get("/step/med").get_data(as_text=True)
+    assert 'value="remove:med.current:0"' in page and 'value="remove:med.current:1"' in page
+    assert 'value="remove:med.current:2"' not in page  # the empty entry to type into
+    removed = post_step(client, "med", {**entries, "action": "remove:med.current:0"})
+    assert removed.location == "/step/med#q-med.current"
+    rows = load_intake(app, patient.public_id).answers["med.current"]
+    assert [row["name"] for row in rows] == ["Vitamin D"]
+
+    # An entry with a mistake in it can still be removed; the rest is saved.
+    bad = {"med.takes_any": "yes", "med.current-0-name": "Vitamin D", "med.current-0-kind": "supplement",
+           "med.current-1-name": "X", "med.current-1-since-year": "20"}  # fmt: skip
+    assert post_step(client, "med", bad).status_code == 422
+    removed = post_step(client, "med", {**bad, "action": "remove:med.current:1"})
+    assert removed.status_code == 303
+    rows = load_intake(app, patient.public_id).answers["med.current"]
+    assert [row["name"] for row in rows] == ["Vitamin D"]
+
+
+def test_add_more_detail_offers_only_questions_that_can_appear(
+    client: FlaskClient, patient: Invited
+) -> None:
+    catalog = get_catalog()
+    med = client.get("/step/med").get_data(as_text=True)
+    assert "There is 1 optional question for this part." in med
+    general = client.get("/step/general").get_data(as_text=True)
+    assert "There are 6 optional questions for this part." in general  # of 10: 4 follow-ups
+    # A section the patient chose to skip offers nothing more.
+    gate = catalog.section("trauma").items[0]
+    assert client.get("/step/trauma").status_code == 200
+    skip = next(o.code for o in gate.options if o.code.startswith("skip"))
+    post_step(client, "trauma", {gate.id: skip})
+    page = client.get("/step/trauma").get_data(as_text=True)
+    assert "Add more detail" not in page

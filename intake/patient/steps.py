@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import request
@@ -36,8 +36,13 @@ class StepPage:
     resume: str | None
     version: int | None
     detail_on: bool
+    optional_count: int = 0
     notice: str | None = None
     errors: list[FieldError] = field(default_factory=list)
+    #: The patient came from the review page's "Change" link, and goes back there after saving.
+    to_review: bool = False
+    #: Questions that just appeared because of the answers (listed in the notice).
+    new_items: list[Item] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -46,10 +51,6 @@ class StepPage:
     @property
     def shown_ids(self) -> list[str]:
         return [item.id for item in self.items]
-
-    @property
-    def has_optional(self) -> bool:
-        return bool(self.section.optional_items)
 
     @property
     def is_first(self) -> bool:
@@ -65,6 +66,33 @@ class StepPage:
     @property
     def problem_ids(self) -> set[str]:
         return {e.item_id for e in self.errors}
+
+
+@dataclass(frozen=True)
+class Action:
+    """The button pressed: ``kind`` is next, back, save, more, less, add or remove; ``add`` and
+    ``remove`` name their list, and ``remove`` its row (from 0)."""
+
+    kind: str
+    item_id: str | None = None
+    row: int | None = None
+
+
+ACTIONS = ("next", "back", "save", "more", "less")
+
+
+def parse_action(value: str) -> Action:
+    """The posted ``action``; anything unrecognised counts as "Save and continue", the button
+    Enter presses."""
+    kind, _, rest = value.partition(":")
+    if kind in ACTIONS and not rest:
+        return Action(kind)
+    if kind == "add":
+        return Action("add", rest or None)
+    item_id, _, row = rest.partition(":")
+    if kind == "remove" and item_id and row.isdecimal():
+        return Action("remove", item_id, int(row))
+    return Action("next")
 
 
 def dom_id(name: str) -> str:
@@ -100,19 +128,16 @@ def step_page(
 ) -> StepPage:
     """Build a step page from the stored draft, or from what was just posted (nothing is dropped)."""
     form_class = section_form_class(catalog, section.id)
-    if intake is not None:
-        visibility = visibility_for(intake)
-        ids = [i.id for i in visible_items(catalog, section, intake.answers or {}, visibility)]
-    else:
-        visibility = Visibility()
-        ids = []
+    answers = (intake.answers or {}) if intake is not None else {}
+    visibility = visibility_for(intake) if intake is not None else Visibility()
+    ids = [i.id for i in visible_items(catalog, section, answers, visibility)] if intake else []
     if posted:
         ids = list(dict.fromkeys([*posted_shown(section), *ids]))
     items = [item for item in section.items if item.id in ids]
     if posted:
         form = form_class(formdata=request.form, meta={"csrf": False})
+        _remove_row(items, form, parse_action(request.form.get("action", "")))
     else:
-        answers = intake.answers if intake is not None else {}
         data = {item.id: to_form_data(item, answers.get(item.id)) for item in items}
         form = form_class(formdata=None, data=data, meta={"csrf": False})
     errors: list[FieldError] = []
@@ -134,9 +159,40 @@ def step_page(
         if intake is not None
         else request.form.get("_version", type=int),
         detail_on=section.id in visibility.detail_sections,
+        optional_count=_optional_count(catalog, section, answers, visibility),
         notice=notice,
         errors=errors,
+        to_review=(request.form.get("_return") if posted else request.args.get("from")) == "review",
+        new_items=[] if posted else _new_items(items, request.args.get("new", "")),
     )
+
+
+def _optional_count(
+    catalog: Catalog, section: Section, answers: dict[str, Any], visibility: Visibility
+) -> int:
+    """How many optional questions "Add more detail" would show now: not those only a clinic
+    can switch on, nor follow-ups whose gate is not answered that way (so a section the patient
+    chose to skip offers none)."""
+    detail = replace(visibility, detail_sections=visibility.detail_sections | {section.id})
+    return sum(not item.core for item in visible_items(catalog, section, answers, detail))
+
+
+def _remove_row(items: list[Item], form: SectionForm, action: Action) -> None:
+    """Take out the row whose "Remove" button was pressed, before anything is checked: a row
+    with a choice made cannot be emptied (a radio cannot be unticked), and a row with a
+    mistake in it must not stop its own removal."""
+    if action.kind != "remove" or action.row is None:
+        return
+    for item in items:
+        if item.id == action.item_id and item.type == "list":
+            entries = form[item.id].entries
+            if action.row < len(entries):
+                del entries[action.row]
+
+
+def _new_items(items: list[Item], ids: str) -> list[Item]:
+    wanted = set(ids.split(","))
+    return [item for item in items if item.id in wanted]
 
 
 def posted_answers(page: StepPage) -> tuple[dict[str, Any], set[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from flask import (
     abort,
@@ -21,13 +22,16 @@ from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 
 from forms.loader import UnknownCatalogVersion, get_catalog
-from forms.logic import newly_enabled
-from forms.schema import Catalog
+from forms.logic import newly_enabled, visible_items
+from forms.schema import Catalog, Item
 from intake import db
 from intake.clock import utcnow
 from intake.drafts import (
+    REVIEW,
     FrozenError,
     lock_for_update,
+    move_to,
+    place_after,
     resume_step,
     save_step,
     set_detail,
@@ -47,7 +51,14 @@ from intake.patient.access import (
     pending_intake,
     sign_in,
 )
-from intake.patient.steps import StepPage, posted_answers, posted_shown, step_page
+from intake.patient.steps import (
+    Action,
+    StepPage,
+    parse_action,
+    posted_answers,
+    posted_shown,
+    step_page,
+)
 from intake.review import build_summary
 from intake.submissions import store_pdf, submit_intake
 
@@ -72,12 +83,7 @@ def _signed_out() -> ResponseReturnValue:
 def _next_url(intake: Intake) -> str:
     if intake.submission is not None:
         return url_for("patient.done")
-    step = resume_step(catalog_for(intake), intake)
-    if step is None:
-        return url_for("patient.welcome")
-    if step == "review":
-        return url_for("patient.review")
-    return url_for("patient.step", section_id=step)
+    return _place_url(resume_step(catalog_for(intake), intake))
 
 
 @bp.get("/start")
@@ -152,8 +158,9 @@ def welcome() -> ResponseReturnValue:
     if intake is None:
         return _signed_out()
     catalog = catalog_for(intake)
-    if request.method == "POST":
-        return redirect(url_for("patient.step", section_id=catalog.sections[0].id), 303)
+    if request.method == "POST":  # "Start": where they left off, else the first step
+        place = resume_step(catalog, intake) or catalog.sections[0].id
+        return redirect(_place_url(place), 303)
     return render_template("patient/welcome.html", intake=intake, steps=len(catalog.sections))
 
 
@@ -194,15 +201,27 @@ def step(section_id: str) -> ResponseReturnValue:
 
     page = step_page(catalog, section, intake, posted=True)
     values, problems = posted_answers(page)
-    action = request.form.get("action", "next")
+    action = parse_action(request.form.get("action", "next"))
     seen = request.form.get("_version", type=int)
+    new_items: list[Item] = []
     try:
         with db.transaction() as tx:
             lock_for_update(tx, intake)
             shown = [i for i in posted_shown(section) if i not in problems]
             result = save_step(intake, section, values, shown, seen)
-            if result.saved and action in ("more", "less"):
-                set_detail(intake, section.id, action == "more")
+            if result.saved and action.kind in ("more", "less"):
+                set_detail(intake, section.id, action.kind == "more")
+            if result.saved and not problems:
+                if action.kind in ("next", "back"):
+                    visibility = visibility_for(intake)
+                    posted = request.form.getlist("_shown")
+                    new_items = newly_enabled(catalog, section, intake.answers, visibility, posted)
+                if new_items:
+                    move_to(intake, section.id)
+                else:
+                    move_to(
+                        intake, place_after(catalog, section, action.kind, to_review=page.to_review)
+                    )
     except FrozenError:
         return redirect(url_for("patient.done"), 303)
     if result.conflict:
@@ -211,28 +230,41 @@ def step(section_id: str) -> ResponseReturnValue:
     if problems:
         page = step_page(catalog, section, intake, posted=True)
         return _render_step(page, 422)
-    return redirect(_after_save(section_id, action, intake), 303)
+    return redirect(_after_save(catalog, page, action, intake, new_items), 303)
 
 
-def _after_save(section_id: str, action: str, intake: Intake) -> str:
-    catalog = catalog_for(intake)
-    index = catalog.section_index(section_id)
-    here = url_for("patient.step", section_id=section_id)
-    if action == "save":
+def _after_save(
+    catalog: Catalog, page: StepPage, action: Action, intake: Intake, new_items: list[Item]
+) -> str:
+    """The page after a save: where ``move_to`` put the patient, scrolled to what changed."""
+    section = page.section
+    back: dict[str, Any] = {"from": "review"} if page.to_review else {}
+    here = url_for("patient.step", section_id=section.id, **back)
+    if action.kind == "save":
         return url_for("patient.saved")
-    if action in ("more", "less", "add"):
-        return here + f"#{action}"
-    if action == "back":
-        if index == 0:
-            return url_for("patient.welcome")
-        return url_for("patient.step", section_id=catalog.sections[index - 1].id)
-    section = catalog.section(section_id)
-    shown = request.form.getlist("_shown")
-    if newly_enabled(catalog, section, intake.answers, visibility_for(intake), shown):
-        return url_for("patient.step", section_id=section_id, notice="more")
-    if index + 1 < len(catalog.sections):
-        return url_for("patient.step", section_id=catalog.sections[index + 1].id)
-    return url_for("patient.review")
+    if new_items:
+        new = ",".join(item.id for item in new_items)
+        return url_for("patient.step", section_id=section.id, notice="more", new=new, **back)
+    if action.kind == "more":
+        visible = visible_items(catalog, section, intake.answers or {}, visibility_for(intake))
+        extra = [item for item in visible if not item.core]
+        return here + (f"#q-{extra[0].id}" if extra else "#more")
+    if action.kind == "less":
+        return here + "#more"
+    if action.kind == "add" and action.item_id:
+        rows = intake.answers.get(action.item_id)
+        return here + f"#q-{action.item_id}-{len(rows) if isinstance(rows, list) else 0}"
+    if action.kind == "remove":
+        return here + f"#q-{action.item_id}"
+    return _place_url(resume_step(catalog, intake))
+
+
+def _place_url(place: str | None) -> str:
+    if place is None:
+        return url_for("patient.welcome")
+    if place == REVIEW:
+        return url_for("patient.review")
+    return url_for("patient.step", section_id=place)
 
 
 def _reconfirm_from_step() -> Intake | str | None:
@@ -279,7 +311,7 @@ def saved() -> ResponseReturnValue:
     intake = current_intake()
     if intake is None:
         return _signed_out()
-    return render_template("patient/saved.html", intake=intake)
+    return render_template("patient/saved.html", intake=intake, carry_on=_next_url(intake))
 
 
 @bp.get("/review")
