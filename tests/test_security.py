@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -390,3 +392,33 @@ def test_the_public_id_alone_does_not_sign_a_browser_in(
     stranger = app.test_client()
     assert stranger.post("/step/general", data={**dob, "_resume": ticket}).status_code == 404
     assert "general.course" not in load_intake(app, patient.public_id).answers
+
+
+def test_date_of_birth_tries_sent_in_parallel_each_count(app: Flask, invite) -> None:  # type: ignore[no-untyped-def]
+    """A script firing wrong dates at once must not slip past the lock by lost updates."""
+    invited = invite()
+    opener = app.test_client()
+    opener.get(f"/start?t={invited.token}")
+    # pytest-flask keeps an app context pushed in this thread, so the request above left its
+    # session (and SQLite's write lock) open; end it as a finished request would.
+    app.extensions["db_session"].remove()
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = opener.get_cookie(name)
+    assert cookie is not None
+    wrong = {"dob-day": 1, "dob-month": 1, "dob-year": 1990}
+    tries = 12
+    start = threading.Barrier(tries)
+
+    def guess(_: int) -> int:
+        client = app.test_client()
+        client.set_cookie(name, cookie.value)
+        start.wait()
+        return client.post("/verify", data=wrong).status_code
+
+    with ThreadPoolExecutor(tries) as pool:
+        codes = list(pool.map(guess, range(tries)))
+    attempts = app.config["DOB_ATTEMPTS"]
+    assert codes.count(422) == attempts - 1  # each try counted until the lock
+    assert codes.count(423) == tries - attempts + 1
+    intake = load_intake(app, invited.public_id)
+    assert intake.dob_failures == attempts and intake.locked_at is not None
