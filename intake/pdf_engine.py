@@ -62,16 +62,22 @@ FONT_CONFIG = FontConfiguration()
 _RENDER_LOCK = threading.Lock()
 
 
-class _HideFailedURLs(logging.Filter):
-    """WeasyPrint logs each URL it failed to load; such a URL could only come from patient text."""
+class _KeepOnlyWeasyPrintsOwnWords(logging.Filter):
+    """WeasyPrint's messages carry details of the document in their arguments: a URL it failed
+    to load (which could only come from patient text), each character no font could print (one
+    line per character, so a Thai answer was spelled out in the log, name included), a CSS
+    value. Only the fixed text of the message is kept; its arguments never reach a log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if str(record.msg).startswith("Failed to load"):
-            record.msg, record.args = "Failed to load a resource (refused; URL not logged)", ()
+        if record.args or record.exc_info:
+            record.msg = f"{record.msg} [details not logged: they may hold patient text]"
+            record.args, record.exc_info, record.exc_text = (), None, None
         return True
 
 
-logging.getLogger("weasyprint").addFilter(_HideFailedURLs())
+_weasyprint_filter = _KeepOnlyWeasyPrintsOwnWords()
+for _name in ("weasyprint", "weasyprint.progress"):
+    logging.getLogger(_name).addFilter(_weasyprint_filter)
 
 
 class URLRefusedError(ValueError):

@@ -404,3 +404,19 @@ def test_start_up_warns_when_subsetting_is_slow(
         warn_if_slow_subsetting(app)
     assert "libharfbuzz-subset0" in caplog.text
     assert "fonts-noto-cjk" in caplog.text
+
+
+def test_weasyprint_logs_never_carry_the_document_s_words(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """WeasyPrint logs each character no font has, and each URL it refused: both come from the
+    patient's answers, so only its fixed message text may reach a log."""
+    words = "Jane ሰላም नमस्ते \ue000"
+    with caplog.at_level("DEBUG", logger="weasyprint"):
+        render_html_pdf(f'<p>{words}</p><img src="file:///etc/jane-doe-notes">')
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(".notdef glyph" in m for m in messages)  # the case this guards against happened
+    assert any("Failed to load" in m for m in messages)
+    for message in messages:
+        assert not any(ch in message for ch in "ሰनम\ue000"), message
+        assert "jane-doe" not in message and "U+1230" not in message, message
