@@ -148,7 +148,12 @@ def conditions(filters: Filters, now: datetime, zone: ZoneInfo) -> list[ColumnEl
     if filters.state:
         where.append(state_condition(filters.state, now))
     if filters.date_from:
-        where.append(Intake.appointment_at >= _local_midnight_utc(filters.date_from, zone))
+        start = Intake.appointment_at >= _local_midnight_utc(filters.date_from, zone)
+        if filters.date_to is None:
+            # "From this day on" is what is still to come; an intake with no appointment set
+            # (made on the command line, or not booked yet) is too, and is listed last.
+            start = or_(start, Intake.appointment_at.is_(None))
+        where.append(start)
     if filters.date_to:
         end = _local_midnight_utc(filters.date_to + timedelta(days=1), zone)
         where.append(Intake.appointment_at < end)

@@ -408,7 +408,8 @@ def test_the_worklist_filters_by_date_and_starts_today(
         assert intake is not None
         intake.appointment_at = None
 
-    assert ids_on(client.get("/clinic/").get_data(as_text=True)) == [soon, later]
+    # From today on (the default) includes intakes with no appointment set, last.
+    assert ids_on(client.get("/clinic/").get_data(as_text=True)) == [soon, later, cli]
     assert ids_on(client.get("/clinic/?from=").get_data(as_text=True)) == [past, soon, later, cli]
     window = f"/clinic/?from={today.isoformat()}&to={(today + timedelta(days=2)).isoformat()}"
     assert ids_on(client.get(window).get_data(as_text=True)) == [soon]
