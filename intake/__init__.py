@@ -31,8 +31,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.trim_blocks = True  # smaller pages on slow phone connections
     app.jinja_env.lstrip_blocks = True
     if app.config["PROXY_HOPS"]:
-        # The client's address (sign-in limits, audit) from X-Forwarded-For, as the proxy set it.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"])  # type: ignore[method-assign]
+        # The client's address (sign-in limits, audit) from X-Forwarded-For, and the scheme from
+        # X-Forwarded-Proto, as the proxy set them. Without the scheme, a request that reached the
+        # proxy over HTTPS looks like plain HTTP, and Flask-WTF skips its HTTPS-only Referer check.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     logs.init_app(app)
     db.init_app(app)

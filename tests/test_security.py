@@ -422,3 +422,28 @@ def test_date_of_birth_tries_sent_in_parallel_each_count(app: Flask, invite) -> 
     assert codes.count(423) == tries - attempts + 1
     intake = load_intake(app, invited.public_id)
     assert intake.dob_failures == attempts and intake.locked_at is not None
+
+
+def test_behind_a_proxy_the_client_address_and_scheme_come_from_its_headers(
+    tmp_path: Path,
+) -> None:
+    app = create_app(
+        {
+            "INTAKE_ENV": "testing",
+            "SECRET_KEY": "k",
+            "PROXY_HOPS": 1,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'proxy.sqlite3'}",
+        }
+    )
+    seen: dict[str, object] = {}
+
+    @app.get("/_probe")
+    def probe() -> str:
+        from flask import request
+
+        seen.update(address=request.remote_addr, secure=request.is_secure)
+        return ""
+
+    headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    app.test_client().get("/_probe", headers=headers)
+    assert seen == {"address": "203.0.113.7", "secure": True}
