@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from intake.clock import as_utc, utcnow
@@ -125,7 +125,7 @@ def _problem(row: Mapping[Any, Any], expected_id: int, prev_hash: str) -> str:
     return ""
 
 
-def verify_chain(db: Session) -> VerifyResult:
+def verify_chain(db: Session | Connection) -> VerifyResult:
     """Walk the rows in id order, recomputing each hash and checking each link to the one before."""
     rows = db.execute(
         select(AuditEvent.__table__).order_by(AuditEvent.id).execution_options(yield_per=1000)

@@ -11,10 +11,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+#: Execution option of ``read_snapshot`` connections: on SQLite they begin without the write lock.
+READ_ONLY = "intake_read_only"
 
 
 class Base(DeclarativeBase):
@@ -37,7 +39,8 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            read_only = conn.get_execution_options().get(READ_ONLY)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
@@ -64,6 +67,24 @@ def session() -> Session:
 
 def engine() -> Engine:
     return current_app.extensions["db_engine"]  # type: ignore[no-any-return]
+
+
+@contextmanager
+def read_snapshot() -> Iterator[Connection]:
+    """A consistent, read-only view for a long read that must not stall anyone's saves.
+
+    Every session transaction on SQLite takes the write lock at its start (BEGIN IMMEDIATE, see
+    ``make_engine``), so a long read inside one (verifying the whole audit chain: seconds at
+    600,000 events) made every patient's save wait, and fail after the busy timeout. This
+    connection begins a deferred transaction instead: under WAL it reads a snapshot and blocks
+    no writer. On PostgreSQL a reader never blocks writers anyway.
+    """
+    with engine().connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
+        try:
+            yield connection
+        finally:
+            connection.rollback()
 
 
 @contextmanager

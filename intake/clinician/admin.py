@@ -47,8 +47,10 @@ def audit_log() -> ResponseReturnValue:
     """The audit log, newest first, with the state of its hash chain at the top."""
     filters, user, intake_id = _filters()
     page = request.args.get("page", 1, type=int) or 1
+    db.session().commit()  # end the sign-in check's transaction: on SQLite it holds the lock
+    with db.read_snapshot() as snapshot:  # seconds on a large log: no write lock meanwhile
+        chain = audit.verify_chain(snapshot)
     with db.transaction() as tx:
-        chain = audit.verify_chain(tx)
         events = audit_browse.page_of_events(tx, filters, page) if filters else None
         # Recorded after the reading, so the page shows the log as it stood when asked for.
         audit.record(
