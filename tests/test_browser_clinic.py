@@ -92,3 +92,31 @@ def test_idle_notice_keepalive_and_a_form_kept_through_sign_in(
     assert "This code is wrong" in page.inner_text("main")
     assert problems == []
     context.close()
+
+
+def test_when_the_session_ends_an_untouched_page_goes_to_sign_in(
+    live_app: tuple[Any, str],  # noqa: F811
+    browser: Any,  # noqa: F811
+) -> None:
+    """Patient details must not stay on an unattended screen after the sign-out."""
+    app, base = live_app
+    with app.app_context(), db.transaction() as tx:
+        accounts.create_user(
+            tx, EMAIL, "clinician", PASSWORD, accounts.Settings.from_config(app.config)
+        )
+    context = browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.clock.install()
+    page.goto(f"{base}/clinic/invitations/new")
+    sign_in(page, base)
+    assert page.url == f"{base}/clinic/invitations/new"
+    with app.app_context(), db.transaction() as tx:
+        for row in tx.scalars(select(UserSession)):
+            row.revoked_at = utcnow()
+    with page.expect_navigation():
+        page.clock.fast_forward("16:00")
+    page.wait_for_url("**/clinic/login?**")
+    assert "ended=1" in page.url and "next=/clinic/invitations/new" in page.url
+    assert page.locator("#password").is_visible()
+    context.close()

@@ -46,9 +46,20 @@
         element.hidden = element.getAttribute("data-idle-part") !== part;
       });
     };
+    // Typed but not sent: when the session ends, the page stays, so nothing typed is lost.
+    // Otherwise it is asked for again, and the server sends it to the sign-in page: patient
+    // details must not stay on an unattended screen after the sign-out.
+    var typed = false;
+    document.addEventListener("input", function (event) {
+      if (!idleNotice.contains(event.target)) { typed = true; }
+    });
     // A clock check, not one long timer: background tabs delay timers, and a laptop sleeps.
     var check = function () {
       var left = endsAt - Date.now();
+      if (left <= 0 && !typed) {
+        window.location.replace(window.location.href.split("#")[0]);
+        return;
+      }
       show(left <= 0 ? "ended" : left <= warnBefore ? "warn" : null);
     };
     var keepalive = idleNotice.querySelector("form");
