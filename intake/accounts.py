@@ -19,7 +19,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from intake import passwords, throttle
+from intake import api_tokens, passwords, throttle
 from intake.clock import as_utc, utcnow
 from intake.models import User, UserSession
 
@@ -128,15 +128,21 @@ def password_link_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/clinic/password?t={token}"
 
 
-def disable_user(db: Session, user: User) -> None:
-    """Stop the account signing in, and end its sessions now."""
+def disable_user(db: Session, user: User) -> list[int]:
+    """Stop the account signing in, end its sessions now, and revoke the API tokens it created
+    (see intake.api_tokens). Returns those tokens' ids: the caller audits each revocation."""
     user.disabled_at = user.disabled_at or utcnow()
     revoke_sessions(db, user)
+    return api_tokens.revoke_created_by(db, user.id)
 
 
-def enable_user(user: User) -> None:
-    """Let a disabled account sign in again (its old sessions stay ended)."""
+def enable_user(db: Session, user: User) -> list[int]:
+    """Let a disabled account sign in again. Its old sessions stay ended and its API tokens stay
+    revoked: any token of it still live (the account was disabled before disabling revoked
+    tokens) is revoked now, and its id returned for the audit log, so enabling revives nothing."""
+    leftovers = api_tokens.revoke_created_by(db, user.id) if user.disabled_at is not None else []
     user.disabled_at = None
+    return leftovers
 
 
 def lock_active_admins(db: Session) -> list[int]:

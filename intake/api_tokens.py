@@ -2,21 +2,50 @@
 
 An admin creates one per system, names it, sees it once, and can revoke it at any time. Only a
 SHA-256 of the token is stored (it is 256 random bits, so a fast hash is enough, as for links).
+
+A token acts with the authority of the admin who made it, so it lives no longer than that admin's
+access: disabling an account revokes every token it created (``revoke_created_by``), each revocation
+audited with the token as target. Revoked is final: enabling the account again does not bring its
+tokens back, as a clinic's IT team expects when someone leaves and the account is later reused or
+restored for another reason; the systems that used them get new tokens from an active admin. A
+token whose creator is disabled is refused even before that revocation (``refusal``), which covers
+accounts disabled before this rule existed, or disabled straight in the database.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
+from intake import audit
 from intake.clock import utcnow
 from intake.models import ApiToken
 
 PREFIX = "itk_"
 NAME_MAX = 100
+
+#: Why a token presented to the API is not accepted. All of them get the same answer (a 401);
+#: the audit log records which one it was.
+Refusal = Literal["unknown", "revoked", "creator_disabled"]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What a presented secret turned out to be: ``token`` is set when it names a stored token
+    (usable or not), ``refusal`` when it may not be used."""
+
+    token: ApiToken | None
+    refusal: Refusal | None
+
+    @property
+    def usable(self) -> ApiToken | None:
+        return self.token if self.refusal is None else None
 
 
 def hash_token(token: str) -> str:
@@ -37,15 +66,36 @@ def create_token(db: Session, name: str, created_by_id: int | None) -> tuple[Api
     return row, token
 
 
-def find_token(db: Session, token: str | None) -> ApiToken | None:
-    """The live token this secret names (its last use noted), or None."""
+def refusal(row: ApiToken, now: datetime) -> Refusal | None:
+    """Why this stored token may not be used at ``now`` (None: it may)."""
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.created_by is not None and row.created_by.disabled_at is not None:
+        return "creator_disabled"
+    return None
+
+
+def check_token(db: Session, token: str | None) -> Checked:
+    """The token this secret names and whether it may be used; a usable one has its use noted."""
     if not token or not token.startswith(PREFIX):
-        return None
-    row = db.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    row.last_used_at = utcnow()
-    return row
+        return Checked(None, "unknown")
+    row = db.scalars(
+        select(ApiToken)
+        .options(joinedload(ApiToken.created_by))
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        return Checked(None, "unknown")
+    now = utcnow()
+    why = refusal(row, now)
+    if why is None:
+        row.last_used_at = now
+    return Checked(row, why)
+
+
+def find_token(db: Session, token: str | None) -> ApiToken | None:
+    """The usable token this secret names (its last use noted), or None."""
+    return check_token(db, token).usable
 
 
 def revoke_token(db: Session, token_id: int) -> ApiToken | None:
@@ -55,7 +105,41 @@ def revoke_token(db: Session, token_id: int) -> ApiToken | None:
     return row
 
 
+def revoke_created_by(db: Session, user_id: int) -> list[int]:
+    """Revoke every live token the account created; the ids revoked, for the audit log."""
+    rows = db.scalars(
+        select(ApiToken)
+        .where(ApiToken.created_by_id == user_id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id)
+    ).all()
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+    db.flush()
+    return [row.id for row in rows]
+
+
+def audit_revoked_with_account(
+    db: Session, token_ids: list[int], actor: str, address: str | None = None
+) -> None:
+    """Audit the revocation of tokens whose creator's account was disabled, one row per token
+    (its target), after the account's own ``user.disable`` row."""
+    for token_id in token_ids:
+        audit.record(
+            db,
+            actor,
+            "api_token.revoke",
+            address=address,
+            outcome="creator_disabled",
+            target=audit.token_ref(token_id),
+        )
+
+
 def list_tokens(db: Session) -> list[ApiToken]:
     return list(
-        db.scalars(select(ApiToken).order_by(ApiToken.revoked_at.is_not(None), ApiToken.id))
+        db.scalars(
+            select(ApiToken)
+            .options(joinedload(ApiToken.created_by))
+            .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id)
+        )
     )

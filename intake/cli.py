@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from forms.loader import get_catalog
-from intake import accounts, audit, db, migrate, totp
+from intake import accounts, api_tokens, audit, db, migrate, totp
 from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
 from intake.ehr import push
 from intake.ehr.errors import EhrError
@@ -246,14 +246,20 @@ def password_link(email: str) -> None:
 @intake_cli.command("disable-user")
 @click.argument("email")
 def disable_user(email: str) -> None:
-    """Stop an account signing in and end its sessions now."""
+    """Stop an account signing in, end its sessions and revoke the API tokens it created, now."""
     with db.transaction() as tx:
         user = accounts.find_user(tx, email)
         if user is None:
             raise click.ClickException(f"No account for {email}.")
-        accounts.disable_user(tx, user)
+        revoked = accounts.disable_user(tx, user)
         audit.record(tx, CLI_ACTOR, "user.disable", target=audit.user_ref(user.id))
+        api_tokens.audit_revoked_with_account(tx, revoked, CLI_ACTOR)
     click.echo(f"Disabled {user.email}; its sessions are ended.")
+    if revoked:
+        click.echo(
+            f"Revoked the {len(revoked)} API token(s) it created: the systems that used them "
+            "need new tokens from an administrator (/clinic/admin/api-tokens)."
+        )
 
 
 @intake_cli.command("reset-totp")

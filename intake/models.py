@@ -280,6 +280,8 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    created_by: Mapped[User | None] = relationship()
+
 
 class EhrUpload(Base):
     """One attempt to send an intake's document to the EHR, and what the EHR answered.

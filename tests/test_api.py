@@ -11,9 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from intake import db
+from intake.clock import utcnow
 from intake.fhir import exports
 from intake.fhir.site import fhir_json
-from intake.models import ApiToken, AuditEvent, Intake
+from intake.models import ApiToken, AuditEvent, Intake, User
 from tests.conftest import load_intake
 from tests.test_accounts import login, make_user
 
@@ -184,3 +185,117 @@ def test_answers_under_a_retired_catalog_get_a_clear_audited_409(
     assert "version 0.9, which this version of the service does not have" in page.get_data(
         as_text=True
     )
+
+
+# --- a token lives no longer than its creator's access ------------------------------------------
+
+EXPORTS = ("questionnaire-response", "bundle", "summary.pdf")
+OTHER_ADMIN = "other.admin@example.org"
+
+
+def fetch_all(app: Flask, public_id: str, token: str) -> list[int]:
+    system = app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    base = f"/clinic/api/v1/intakes/{public_id}"
+    return [system.get(f"{base}/{kind}", headers=auth).status_code for kind in EXPORTS]
+
+
+def token_audit(app: Flask) -> list[tuple[str, str, str, str | None]]:
+    with app.app_context():
+        rows = db.session().execute(
+            select(AuditEvent.actor, AuditEvent.action, AuditEvent.outcome, AuditEvent.target)
+            .where(AuditEvent.action.in_(["user.disable", "user.enable", "api_token.revoke"]))
+            .order_by(AuditEvent.id)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def test_disabling_the_creator_revokes_its_tokens_and_enabling_does_not_revive_them(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    public_id = submitted()
+    token = make_token(app, client)  # made by ADMIN, account 1
+    assert fetch_all(app, public_id, token) == [200, 200, 200]
+    other_id = make_user(app, OTHER_ADMIN, role="admin")
+    other = app.test_client()
+    assert login(other, OTHER_ADMIN).status_code == 303
+
+    response = other.post("/clinic/admin/users/1/disable")
+    assert response.status_code == 303
+    page = other.get(response.location).get_data(as_text=True)
+    assert "The API tokens it created are revoked" in page
+    assert fetch_all(app, public_id, token) == [401, 401, 401]
+    with app.app_context():
+        row = db.session().scalars(select(ApiToken)).one()
+        assert row.revoked_at is not None
+
+    assert other.post("/clinic/admin/users/1/enable").status_code == 303
+    assert fetch_all(app, public_id, token) == [401, 401, 401]
+    admin = f"user:{other_id}"
+    assert token_audit(app) == [
+        (admin, "user.disable", "ok", "user:1"),
+        (admin, "api_token.revoke", "creator_disabled", f"api_token:{row.id}"),
+        (admin, "user.enable", "ok", "user:1"),
+    ]
+
+
+def test_disable_user_on_the_command_line_revokes_the_tokens_too(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    public_id = submitted()
+    token = make_token(app, client)
+    result = app.test_cli_runner().invoke(args=["intake", "disable-user", ADMIN])
+    assert result.exit_code == 0, result.output
+    assert "Revoked the 1 API token(s) it created" in result.output
+    assert fetch_all(app, public_id, token) == [401, 401, 401]
+    with app.app_context():
+        token_id = db.session().scalars(select(ApiToken.id)).one()
+    assert token_audit(app) == [
+        ("cli", "user.disable", "ok", "user:1"),
+        ("cli", "api_token.revoke", "creator_disabled", f"api_token:{token_id}"),
+    ]
+
+
+def test_a_token_of_an_account_disabled_before_the_rule_is_refused_and_revoked_on_enable(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    """An account disabled by an older version (or in the database) left its tokens live."""
+    public_id = submitted()
+    token = make_token(app, client)
+    with app.app_context(), db.transaction() as tx:
+        creator = tx.get(User, 1)
+        assert creator is not None
+        creator.disabled_at = utcnow()
+    assert fetch_all(app, public_id, token) == [401, 401, 401]
+    with app.app_context():
+        row = db.session().scalars(select(ApiToken)).one()
+        assert row.revoked_at is None and row.last_used_at is None  # a refusal is no use
+
+    make_user(app, OTHER_ADMIN, role="admin")
+    other = app.test_client()
+    assert login(other, OTHER_ADMIN).status_code == 303
+    assert other.post("/clinic/admin/users/1/enable").status_code == 303
+    assert fetch_all(app, public_id, token) == [401, 401, 401]
+    with app.app_context():
+        assert db.session().scalars(select(ApiToken.revoked_at)).one() is not None
+    assert token_audit(app)[-1][1:] == (
+        "api_token.revoke",
+        "creator_disabled",
+        f"api_token:{row.id}",
+    )
+
+
+def test_other_admins_tokens_are_untouched(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    public_id = submitted()
+    gone = make_token(app, client)  # ADMIN's (account 1), revoked below
+    make_user(app, OTHER_ADMIN, role="admin")
+    other = app.test_client()
+    assert login(other, OTHER_ADMIN).status_code == 303
+    page = other.post("/clinic/admin/api-tokens", data={"name": "Kept"}).get_data(as_text=True)
+    match = re.search(r'value="(itk_[A-Za-z0-9_-]+)"', page)
+    assert match
+    assert other.post("/clinic/admin/users/1/disable").status_code == 303
+    assert fetch_all(app, public_id, gone) == [401, 401, 401]
+    assert fetch_all(app, public_id, match.group(1)) == [200, 200, 200]

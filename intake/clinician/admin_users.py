@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from intake import accounts, audit, db, totp
+from intake import accounts, api_tokens, audit, db, totp
 from intake.clinician.access import Clinician, signed_in
 from intake.clinician.admin import admin_bp
 from intake.clinician.admin_forms import ActionForm, NewAccountForm, RoleForm
@@ -25,7 +25,7 @@ from intake.models import User
 
 NO_STORE = {"Cache-Control": "no-store"}
 #: What the list says after a change (the ``done`` query argument of the redirect).
-DONE = frozenset({"disabled", "enabled", "role", "totp_reset"})
+DONE = frozenset({"disabled", "disabled_tokens", "enabled", "role", "totp_reset"})
 
 
 def _refusal_message(reason: Literal["self", "last_admin", "not_admin"]) -> str:
@@ -133,7 +133,8 @@ def _form_refused(form: ActionForm | RoleForm) -> ResponseReturnValue | None:
 
 @admin_bp.post("/users/<int:user_id>/disable")
 def disable_account(user_id: int) -> ResponseReturnValue:
-    """Stop the account signing in; every session of it ends at once."""
+    """Stop the account signing in; every session of it ends at once, and every API token it
+    created is revoked (intake.api_tokens says why), each revocation audited."""
     admin = signed_in()
     if refused := _form_refused(ActionForm()):
         return refused
@@ -141,24 +142,26 @@ def disable_account(user_id: int) -> ResponseReturnValue:
         admins = accounts.lock_active_admins(tx)  # before the account itself: see the docstring
         user = _target(tx, user_id)
         reason = accounts.admin_change_refused(admin.user_id, user, admins, removes_admin=True)
-        if reason is None:
-            accounts.disable_user(tx, user)
+        revoked = accounts.disable_user(tx, user) if reason is None else []
         _record(tx, admin, "user.disable", user, f"refused_{reason}" if reason else "ok")
+        api_tokens.audit_revoked_with_account(tx, revoked, admin.actor, request.remote_addr)
     if reason is not None:
         return _list_page(error=_refusal_message(reason), status=409)
-    return _back("disabled")
+    return _back("disabled_tokens" if revoked else "disabled")
 
 
 @admin_bp.post("/users/<int:user_id>/enable")
 def enable_account(user_id: int) -> ResponseReturnValue:
-    """Let a disabled account sign in again (with a new session: the old ones stay ended)."""
+    """Let a disabled account sign in again (with a new session: the old ones stay ended, and the
+    API tokens it created stay revoked)."""
     admin = signed_in()
     if refused := _form_refused(ActionForm()):
         return refused
     with db.transaction() as tx:
         user = _target(tx, user_id)
-        accounts.enable_user(user)
+        leftovers = accounts.enable_user(tx, user)
         _record(tx, admin, "user.enable", user)
+        api_tokens.audit_revoked_with_account(tx, leftovers, admin.actor, request.remote_addr)
     return _back("enabled")
 
 
