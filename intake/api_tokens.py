@@ -10,6 +10,11 @@ tokens back, as a clinic's IT team expects when someone leaves and the account i
 restored for another reason; the systems that used them get new tokens from an active admin. A
 token whose creator is disabled is refused even before that revocation (``refusal``), which covers
 accounts disabled before this rule existed, or disabled straight in the database.
+
+Tokens expire: the admin chooses after how many days (``DEFAULT_DAYS`` pre-filled, at most
+``MAX_DAYS``), so a token forgotten in a decommissioned system stops working on its own. Tokens
+made before expiry existed (migration 0008) have no expiry date and keep working until revoked;
+the admin page says "Never" for them.
 """
 
 from __future__ import annotations
@@ -17,22 +22,25 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from intake import audit
-from intake.clock import utcnow
+from intake.clock import as_utc, utcnow
 from intake.models import ApiToken
 
 PREFIX = "itk_"
 NAME_MAX = 100
+#: How long a new token works, in days: pre-filled on the admin page, and the longest allowed.
+DEFAULT_DAYS = 365
+MAX_DAYS = 730
 
 #: Why a token presented to the API is not accepted. All of them get the same answer (a 401);
 #: the audit log records which one it was.
-Refusal = Literal["unknown", "revoked", "creator_disabled"]
+Refusal = Literal["unknown", "revoked", "expired", "creator_disabled"]
 
 
 @dataclass(frozen=True)
@@ -52,14 +60,23 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(db: Session, name: str, created_by_id: int | None) -> tuple[ApiToken, str]:
-    """A new token and the only copy of its secret (the caller shows it once)."""
+def create_token(
+    db: Session, name: str, created_by_id: int | None, days: int = DEFAULT_DAYS
+) -> tuple[ApiToken, str]:
+    """A new token, working for ``days`` days, and the only copy of its secret (the caller shows
+    it once)."""
     name = " ".join(name.split())
     if not name or len(name) > NAME_MAX:
         raise ValueError(f"A token needs a name of 1 to {NAME_MAX} characters.")
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"A token works for 1 to {MAX_DAYS} days.")
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
-        name=name, token_hash=hash_token(token), prefix=token[:10], created_by_id=created_by_id
+        name=name,
+        token_hash=hash_token(token),
+        prefix=token[:10],
+        created_by_id=created_by_id,
+        expires_at=utcnow() + timedelta(days=days),
     )
     db.add(row)
     db.flush()
@@ -70,6 +87,8 @@ def refusal(row: ApiToken, now: datetime) -> Refusal | None:
     """Why this stored token may not be used at ``now`` (None: it may)."""
     if row.revoked_at is not None:
         return "revoked"
+    if row.expires_at is not None and as_utc(row.expires_at) <= now:
+        return "expired"
     if row.created_by is not None and row.created_by.disabled_at is not None:
         return "creator_disabled"
     return None

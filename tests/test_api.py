@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from intake import db
-from intake.clock import utcnow
+from intake import api_tokens, db
+from intake.clock import as_utc, utcnow
 from intake.fhir import exports
 from intake.fhir.site import fhir_json
 from intake.models import ApiToken, AuditEvent, Intake, User
@@ -299,3 +301,80 @@ def test_other_admins_tokens_are_untouched(
     assert other.post("/clinic/admin/users/1/disable").status_code == 303
     assert fetch_all(app, public_id, gone) == [401, 401, 401]
     assert fetch_all(app, public_id, match.group(1)) == [200, 200, 200]
+
+
+# --- expiry ---------------------------------------------------------------------------------------
+
+
+def stored_token(app: Flask) -> ApiToken:
+    with app.app_context():
+        return db.session().scalars(select(ApiToken).order_by(ApiToken.id.desc())).first()  # type: ignore[return-value]
+
+
+def test_a_new_token_expires_after_the_days_chosen_and_is_then_refused(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    public_id = submitted()
+    make_user(app, ADMIN, role="admin")
+    assert login(client, ADMIN).status_code == 303
+    page = client.get("/clinic/admin/api-tokens").get_data(as_text=True)
+    assert 'name="days" value="365"' in page  # the default, pre-filled
+
+    created = client.post("/clinic/admin/api-tokens", data={"name": "Lab", "days": "10"})
+    assert created.status_code == 201
+    body = created.get_data(as_text=True)
+    assert "It works until" in body and "unless an administrator revokes it sooner" in body
+    match = re.search(r'value="(itk_[A-Za-z0-9_-]+)"', body)
+    assert match
+    token = match.group(1)
+    row = stored_token(app)
+    assert row.expires_at is not None
+    left = as_utc(row.expires_at) - utcnow()
+    assert timedelta(days=9, hours=23) < left <= timedelta(days=10)
+    assert fetch_all(app, public_id, token) == [200, 200, 200]
+    assert "Active, expires soon" in client.get("/clinic/admin/api-tokens").get_data(as_text=True)
+
+    with app.app_context(), db.transaction() as tx:
+        found = tx.get(ApiToken, row.id)
+        assert found is not None
+        found.expires_at = utcnow() - timedelta(seconds=1)
+    assert fetch_all(app, public_id, token) == [401, 401, 401]
+    listing = client.get("/clinic/admin/api-tokens").get_data(as_text=True)
+    assert re.search(rf'id="token-{row.id}".*?Expired', listing, re.S)
+
+
+def test_a_token_made_without_days_gets_the_default(app: Flask, client: FlaskClient) -> None:
+    make_token(app, client)  # posts the name only, as a script might
+    row = stored_token(app)
+    assert row.expires_at is not None
+    left = as_utc(row.expires_at) - utcnow()
+    assert (
+        timedelta(days=api_tokens.DEFAULT_DAYS - 1)
+        < left
+        <= timedelta(days=api_tokens.DEFAULT_DAYS)
+    )
+
+
+@pytest.mark.parametrize("days", ["0", "731", "-5", "many"])
+def test_token_days_out_of_range_are_refused(app: Flask, client: FlaskClient, days: str) -> None:
+    make_user(app, ADMIN, role="admin")
+    assert login(client, ADMIN).status_code == 303
+    response = client.post("/clinic/admin/api-tokens", data={"name": "Lab", "days": days})
+    assert response.status_code == 422
+    with app.app_context():
+        assert db.session().scalars(select(ApiToken)).first() is None
+    with app.app_context(), db.transaction() as tx, pytest.raises(ValueError):
+        api_tokens.create_token(tx, "Lab", None, days=api_tokens.MAX_DAYS + 1)
+
+
+def test_tokens_made_before_expiry_existed_keep_working(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    public_id = submitted()
+    token = make_token(app, client)
+    with app.app_context(), db.transaction() as tx:
+        row = tx.scalars(select(ApiToken)).one()
+        row.expires_at = None  # what migration 0008 leaves on existing tokens
+    assert fetch_all(app, public_id, token) == [200, 200, 200]
+    page = client.get("/clinic/admin/api-tokens").get_data(as_text=True)
+    assert "Never (made before tokens expired)" in page

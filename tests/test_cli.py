@@ -159,3 +159,31 @@ def test_healthz_is_not_ready_on_a_missing_or_older_schema(
     assert client.get("/healthz").status_code == 503
     assert client.get("/healthz").status_code == 503
     assert caplog.text.count("schema is at revision 0006") == 1
+
+
+def test_migration_0008_leaves_existing_api_tokens_without_an_expiry(tmp_path: Path) -> None:
+    """Tokens made before 0008 keep working: no expiry date is made up for them."""
+    from intake import create_app
+
+    app = create_app(
+        {
+            "INTAKE_ENV": "testing",
+            "SECRET_KEY": "k",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'e.sqlite3'}",
+        }
+    )
+    with app.app_context():
+        migrate.upgrade(db.engine(), "0007")
+        with db.engine().begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO api_tokens (name, token_hash, prefix, created_at) "
+                    "VALUES ('Old', :hash, 'itk_abcdef', CURRENT_TIMESTAMP)"
+                ),
+                {"hash": "0" * 64},
+            )
+        migrate.upgrade(db.engine())
+        with db.engine().connect() as conn:
+            assert conn.execute(text("SELECT expires_at FROM api_tokens")).all() == [(None,)]
+        migrate.upgrade(db.engine(), "0008")  # at head already: nothing to do
+        assert migrate.schema_problem(db.engine()) is None

@@ -1,24 +1,32 @@
 """Admins give other systems API tokens for the export API, and take them back.
 
 On the admin blueprint (its guard already refused everyone but admins). The token is shown once,
-on a page that is not cached; only its hash is kept. Creation and revocation are audited.
+on a page that is not cached; only its hash is kept. Creation and revocation are audited. A token
+works for as many days as the admin chose (intake.api_tokens.DEFAULT_DAYS pre-filled).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import IntegerField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from intake import api_tokens, audit, db
 from intake.clinician.access import signed_in
 from intake.clinician.admin import admin_bp
 from intake.clinician.admin_forms import ActionForm
+from intake.clock import as_utc, utcnow
+from intake.models import ApiToken
 
 NO_STORE = {"Cache-Control": "no-store"}
+#: A live token expiring within this long is pointed out on the list: time to make its successor.
+SOON = timedelta(days=30)
 
 
 class NewTokenForm(FlaskForm):
@@ -30,16 +38,44 @@ class NewTokenForm(FlaskForm):
             Length(max=api_tokens.NAME_MAX, message=_l("Keep the name to 100 characters.")),
         ],
     )
+    # Pre-filled on the page; a request without it (a script) gets the default too.
+    days = IntegerField(
+        _l("Works for (days)"),
+        default=api_tokens.DEFAULT_DAYS,
+        validators=[
+            Optional(),
+            NumberRange(1, api_tokens.MAX_DAYS, _l("Enter a number of days from 1 to 730.")),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One row of the list: the token, why it does not work (None: it does), and whether it
+    expires within ``SOON``."""
+
+    token: ApiToken
+    refusal: api_tokens.Refusal | None
+    expires_soon: bool
 
 
 def _list_page(form: NewTokenForm | None = None, status: int = 200) -> ResponseReturnValue:
+    now = utcnow()
     with db.transaction() as tx:
-        tokens = api_tokens.list_tokens(tx)
+        tokens = [
+            Listed(
+                row,
+                api_tokens.refusal(row, now),
+                row.expires_at is not None and as_utc(row.expires_at) <= now + SOON,
+            )
+            for row in api_tokens.list_tokens(tx)
+        ]
     done = request.args.get("done")
     page = render_template(
         "clinician/admin_tokens.html",
         tokens=tokens,
         form=form or NewTokenForm(formdata=None),
+        max_days=api_tokens.MAX_DAYS,
         done=done if done == "revoked" else None,
     )
     return page, status
@@ -47,7 +83,8 @@ def _list_page(form: NewTokenForm | None = None, status: int = 200) -> ResponseR
 
 @admin_bp.get("/api-tokens")
 def api_tokens_page() -> ResponseReturnValue:
-    """Every token: its name, first characters, when made and last used, revoked or not."""
+    """Every token: its name, first characters, when made, last used and expiring, and whether
+    it works (revoked, expired, or its creator's account disabled)."""
     return _list_page()
 
 
@@ -58,7 +95,8 @@ def create_api_token() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _list_page(form, status=400 if "csrf_token" in form.errors else 422)
     with db.transaction() as tx:
-        row, token = api_tokens.create_token(tx, form.name.data or "", admin.user_id)
+        days = form.days.data or api_tokens.DEFAULT_DAYS
+        row, token = api_tokens.create_token(tx, form.name.data or "", admin.user_id, days)
         audit.record(
             tx,
             admin.actor,
@@ -66,8 +104,10 @@ def create_api_token() -> ResponseReturnValue:
             address=request.remote_addr,
             target=audit.token_ref(row.id),
         )
-        name = row.name
-    page = render_template("clinician/admin_token_created.html", name=name, token=token)
+        name, expires_at = row.name, row.expires_at
+    page = render_template(
+        "clinician/admin_token_created.html", name=name, token=token, expires_at=expires_at
+    )
     return page, 201, NO_STORE
 
 
