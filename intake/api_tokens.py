@@ -112,11 +112,6 @@ def check_token(db: Session, token: str | None) -> Checked:
     return Checked(row, why)
 
 
-def find_token(db: Session, token: str | None) -> ApiToken | None:
-    """The usable token this secret names (its last use noted), or None."""
-    return check_token(db, token).usable
-
-
 def revoke_token(db: Session, token_id: int) -> ApiToken | None:
     row = db.get(ApiToken, token_id)
     if row is not None and row.revoked_at is None:

@@ -12,7 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from intake import api_tokens, db
+from intake import api_tokens, audit, db
+from intake.api import access
 from intake.clock import as_utc, utcnow
 from intake.fhir import exports
 from intake.fhir.site import fhir_json
@@ -378,3 +379,145 @@ def test_tokens_made_before_expiry_existed_keep_working(
     assert fetch_all(app, public_id, token) == [200, 200, 200]
     page = client.get("/clinic/admin/api-tokens").get_data(as_text=True)
     assert "Never (made before tokens expired)" in page
+
+
+# --- refused tokens are audited, within quotas -----------------------------------------------------
+
+Refusal = tuple[str, str, str | None, str, str | None]
+
+
+def refusals(app: Flask) -> list[Refusal]:
+    """(actor, address, intake id, outcome, target) of every api.token_refused row."""
+    with app.app_context():
+        rows = db.session().execute(
+            select(
+                AuditEvent.actor,
+                AuditEvent.address,
+                AuditEvent.intake_public_id,
+                AuditEvent.outcome,
+                AuditEvent.target,
+            )
+            .where(AuditEvent.action == "api.token_refused")
+            .order_by(AuditEvent.id)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def knock(app: Flask, header: str, address: str = "198.51.100.7", public_id: str = "X") -> int:
+    response = app.test_client().get(
+        f"/clinic/api/v1/intakes/{public_id}/bundle",
+        headers={"Authorization": header},
+        environ_base={"REMOTE_ADDR": address},
+    )
+    assert response.get_json()["resourceType"] == "OperationOutcome"
+    return response.status_code
+
+
+def test_every_kind_of_refused_token_is_audited_with_the_address_never_the_secret(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    public_id = submitted()
+    token = make_token(app, client)
+    row = stored_token(app)
+    ref = f"api_token:{row.id}"
+    wrong = "itk_" + "w" * 43
+    assert knock(app, f"Bearer {wrong}", public_id=public_id) == 401
+    assert knock(app, "Basic dXNlcjpwYXNz", public_id=public_id) == 401
+    assert knock(app, "Bearer not-even-ours", public_id=public_id) == 401
+    with app.app_context(), db.transaction() as tx:
+        found = tx.get(ApiToken, row.id)
+        assert found is not None
+        found.expires_at = utcnow() - timedelta(minutes=1)
+    assert knock(app, f"Bearer {token}", public_id=public_id) == 401
+    with app.app_context(), db.transaction() as tx:
+        found = tx.get(ApiToken, row.id)
+        assert found is not None
+        found.expires_at = None
+        creator = tx.get(User, 1)
+        assert creator is not None
+        creator.disabled_at = utcnow()
+    assert knock(app, f"Bearer {token}", public_id=public_id) == 401
+    with app.app_context(), db.transaction() as tx:
+        found = tx.get(ApiToken, row.id)
+        assert found is not None
+        found.revoked_at = utcnow()
+    assert knock(app, f"Bearer {token}", public_id=public_id) == 401
+
+    addr = "198.51.100.7"
+    assert refusals(app) == [
+        ("anonymous", addr, None, "unknown", None),
+        ("anonymous", addr, None, "not_bearer", None),
+        ("anonymous", addr, None, "unknown", None),
+        ("anonymous", addr, None, "expired", ref),
+        ("anonymous", addr, None, "creator_disabled", ref),
+        ("anonymous", addr, None, "revoked", ref),
+    ]
+    with app.app_context():
+        for event in db.session().scalars(select(AuditEvent)):
+            text = " ".join(str(v) for v in vars(event).values())
+            for secret in (token, wrong, token[4:], wrong[4:], "dXNlcjpwYXNz", "not-even-ours"):
+                assert secret not in text
+        assert audit.verify_chain(db.session()).ok
+    # One answer for every refusal: nothing tells an unknown token from a revoked one.
+    system = app.test_client()
+    bodies = {
+        system.get(
+            f"/clinic/api/v1/intakes/{public_id}/bundle", headers={"Authorization": h}
+        ).get_data()
+        for h in (f"Bearer {token}", f"Bearer {wrong}")
+    }
+    assert len(bodies) == 1
+    # No credential at all is no token attempt: not audited.
+    assert app.test_client().get(f"/clinic/api/v1/intakes/{public_id}/bundle").status_code == 401
+    assert len(refusals(app)) == 8
+
+
+def test_a_flood_of_bad_tokens_is_audited_up_to_the_hourly_quotas(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str], caplog: pytest.LogCaptureFixture
+) -> None:
+    public_id = submitted()
+    token = make_token(app, client)
+    for n in range(access.PER_ADDRESS + 15):
+        assert knock(app, f"Bearer itk_guess{n}") == 401
+    assert len(refusals(app)) == access.PER_ADDRESS
+    assert caplog.text.count("refused token attempts this hour for address 198.51.100.7") == 1
+    # Another address has its own quota; the flooding address is not locked out of valid use.
+    assert knock(app, "Bearer itk_other", address="203.0.113.5") == 401
+    assert len(refusals(app)) == access.PER_ADDRESS + 1
+    ok = app.test_client().get(
+        f"/clinic/api/v1/intakes/{public_id}/bundle",
+        headers={"Authorization": f"Bearer {token}"},
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+    )
+    assert ok.status_code == 200
+
+    # A known token's refusals count against that token, whatever the addresses.
+    row = stored_token(app)
+    assert client.post(f"/clinic/admin/api-tokens/{row.id}/revoke").status_code == 303
+    for n in range(access.PER_TOKEN + 5):
+        assert knock(app, f"Bearer {token}", address=f"192.0.2.{n + 1}") == 401
+    known = [r for r in refusals(app) if r[4] is not None]
+    assert len(known) == access.PER_TOKEN
+    assert {r[3] for r in known} == {"revoked"}
+    with app.app_context():
+        assert audit.verify_chain(db.session()).ok
+
+
+def test_the_quota_for_all_addresses_together_and_the_hour_passing(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(access, "PER_ADDRESS", 2)
+    monkeypatch.setattr(access, "ALL_UNKNOWN", 5)
+    for n in range(10):  # 10 addresses, 3 tries each: the total caps them
+        for _ in range(3):
+            assert knock(app, "Bearer itk_nope", address=f"2001:db8::{n}") == 401
+    rows = refusals(app)
+    assert len(rows) == 5
+    assert [r[1] for r in rows] == ["2001:db8::0"] * 2 + ["2001:db8::1"] * 2 + ["2001:db8::2"]
+    assert caplog.text.count("refused token attempts this hour for all addresses") == 1
+    assert caplog.text.count("refused token attempts this hour for address") == 2
+
+    later = utcnow() + access.REFUSAL_WINDOW + timedelta(seconds=1)
+    monkeypatch.setattr(access, "utcnow", lambda: later)
+    assert knock(app, "Bearer itk_nope", address="2001:db8::0") == 401
+    assert len(refusals(app)) == 6

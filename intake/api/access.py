@@ -2,21 +2,50 @@
 
 A guard on the whole blueprint, as for the clinic pages: a new endpoint is protected without anyone
 remembering to. Answers are JSON (an API client cannot follow a sign-in page).
+
+A refused token (unknown, revoked, expired, or its creator's account disabled) gets one and the
+same 401, and is audited as ``api.token_refused`` with the client's address and the reason as the
+outcome; never the secret that was sent, only the token's id (as target) when it names a stored
+token. Requests with no credential at all are not audited (any browser can send one).
+
+There is no rate limit on the API, on purpose: a token is 256 random bits, so there is nothing to
+guess, and a lock per address would let one misconfigured channel of an interface engine (a
+revoked token in a retry loop) lock out every other system behind the same address. What a flood
+of bad tokens could do is grow the append-only audit log, so refusals are audited under quotas per
+hour (``REFUSAL_WINDOW``): at most ``PER_TOKEN`` rows naming one stored token, ``PER_ADDRESS`` rows
+of unknown secrets from one address, and ``ALL_UNKNOWN`` rows of unknown secrets from all addresses
+together. That is at most 2,400 rows a day of unknown secrets whatever the attacker does, and the
+first refusals of each kind in an hour are always there. When a quota fills up, the service log
+says so once; later refusals in that hour still get their 401, without an audit row. Quotas are
+counted without the audit chain's lock, so that refusals beyond them never wait for it: a few
+workers refusing at the same instant may each write one row past a quota.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from intake import audit, db
 from intake.accounts import current_session
 from intake.api import bp
-from intake.api_tokens import find_token
+from intake.api_tokens import check_token
 from intake.clinician.access import cookie_token, settings
+from intake.clock import utcnow
+from intake.models import AuditEvent
+
+REFUSED = "api.token_refused"
+REFUSAL_WINDOW = timedelta(hours=1)
+PER_TOKEN = 10
+PER_ADDRESS = 10
+ALL_UNKNOWN = 100
+REFUSED_TEXT = "This API token is not valid: it is unknown, revoked or expired."
 
 
 @dataclass(frozen=True)
@@ -46,6 +75,49 @@ def problem(status: int, text: str) -> Response:
     return response
 
 
+def _recent_refusals(tx: Session, *where: ColumnElement[bool]) -> int:
+    since = utcnow() - REFUSAL_WINDOW
+    query = select(func.count()).select_from(AuditEvent)
+    count = tx.scalar(query.where(AuditEvent.action == REFUSED, AuditEvent.at > since, *where))
+    return count or 0
+
+
+def _quota_left(tx: Session, token_id: int | None, address: str | None) -> bool:
+    """Whether this refusal may still be audited this hour; logs once when a quota fills up."""
+    if token_id is not None:
+        quotas = [(AuditEvent.target == audit.token_ref(token_id), PER_TOKEN, f"token {token_id}")]
+    else:
+        unknown = AuditEvent.target.is_(None)
+        same_address = AuditEvent.address == address if address else AuditEvent.address.is_(None)
+        quotas = [
+            (unknown & same_address, PER_ADDRESS, f"address {address}"),
+            (unknown, ALL_UNKNOWN, "all addresses"),
+        ]
+    counted = [(_recent_refusals(tx, where), limit, whom) for where, limit, whom in quotas]
+    if any(count >= limit for count, limit, _whom in counted):
+        return False
+    for count, limit, whom in counted:
+        if count == limit - 1:  # the row about to be written is the last one
+            current_app.logger.warning(
+                "API: %d refused token attempts this hour for %s; further ones get their 401 "
+                "without an audit row until the hour is over",
+                limit,
+                whom,
+            )
+    return True
+
+
+def refuse_token(
+    tx: Session, reason: str, token_id: int | None = None, text: str = REFUSED_TEXT
+) -> Response:
+    """The 401 for a credential that may not be used, audited within the quotas."""
+    address = request.remote_addr
+    if _quota_left(tx, token_id, address):
+        target = audit.token_ref(token_id) if token_id is not None else None
+        audit.record(tx, "anonymous", REFUSED, address=address, outcome=reason, target=target)
+    return problem(401, text)
+
+
 @bp.before_request
 def require_caller() -> ResponseReturnValue | None:
     header = request.headers.get("Authorization", "")
@@ -53,10 +125,13 @@ def require_caller() -> ResponseReturnValue | None:
     with db.transaction() as tx:
         if header:
             if scheme.lower() != "bearer":
-                return problem(401, "Use an API token: Authorization: Bearer <token>.")
-            token = find_token(tx, secret.strip())
+                text = "Use an API token: Authorization: Bearer <token>."
+                return refuse_token(tx, "not_bearer", text=text)
+            checked = check_token(tx, secret.strip())
+            token = checked.usable
             if token is None:
-                return problem(401, "This API token is not valid, or it was revoked.")
+                known = checked.token.id if checked.token is not None else None
+                return refuse_token(tx, checked.refusal or "unknown", known)
             g.api_caller = Caller(f"token:{token.id}")
             return None
         row = current_session(tx, cookie_token(), settings())
