@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from flask_babel import gettext
 
 from forms.logic import HiddenReason, State, Visibility, hidden_reason, value_state
-from forms.schema import NOT_SURE, PREFER_NOT, Catalog, Item, ListField, Section
+from forms.schema import NON_ANSWERS, NOT_SURE, PREFER_NOT, Catalog, Item, ListField, Section
 
 
 def _(text: str, **values: Any) -> str:
@@ -37,14 +37,76 @@ HIDDEN_TEXT: dict[str, str] = {
     "optional": "Not shown (optional detail not opened)",
     "clinic": "Not shown (not used by this clinic)",
 }
-OVERVIEW_TEXT: dict[str, str] = {
+OverviewStatus = Literal[
+    "reported",
+    "none",
+    "not_sure",
+    "prefer_not",
+    "not_answered",
+    "not_shown",
+    "skipped",
+    "declined",
+]
+#: What the at-a-glance table says a patient reported for one topic ("not_shown" prints as
+#: ``HIDDEN_TEXT``, with its reason). The key lists every one of these, in these words.
+OVERVIEW_TEXT: dict[OverviewStatus, str] = {
     "reported": "Reported",
     "none": "None noticed",
     "not_sure": "Not sure",
     "prefer_not": "Prefer not to say",
+    "not_answered": "Not answered",
+    "not_shown": "Not shown",
     "skipped": "Skipped",
-    "not_shown": "Not asked",
+    "declined": "Patient chose not to answer this section",
 }
+#: The statuses that are answers; the others are set apart like every non-answer.
+ANSWER_STATUSES: tuple[OverviewStatus, ...] = ("reported", "none")
+#: What a section's body says in place of its questions: the words of its at-a-glance status.
+SECTION_NOTE: dict[str, str] = {
+    "skipped": "Skipped: no answers in this section.",
+    "declined": "Patient chose not to answer this section.",
+}
+#: An at-a-glance cell for a question the topic does not have (medicines: no "How often").
+NO_SUCH_QUESTION = "—"
+#: The key to the at-a-glance statuses, in the order printed: every status, and what it means.
+OVERVIEW_KEY: tuple[tuple[OverviewStatus, str], ...] = (
+    ("reported", "one or more reactions chosen, or “Yes” for food and medicines"),
+    ("none", "“None of these”, or “No”"),
+    ("not_sure", ""),
+    ("prefer_not", ""),
+    ("not_answered", "its reactions question left blank"),
+    ("not_shown", "with the reason"),
+    ("skipped", "no answers anywhere in the section"),
+    ("declined", ""),
+)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One value as printed: an answer's label, or a state in the key's words.
+
+    ``state`` marks the second kind (Not sure, Prefer not to say, Not answered, Not shown, and
+    the dash for a question a topic does not have): templates set it apart from answers, in
+    italic, wherever it appears.
+    """
+
+    text: str
+    state: bool = False
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """One status in the key to the at-a-glance table: its words as printed, and what it means."""
+
+    status: OverviewStatus
+    term: Mark
+    meaning: str
+
+    @property
+    def question_state(self) -> bool:
+        """Whether a single question can show this too, meaning the same there (the PDF's key
+        names those once, for both)."""
+        return self.status in ("not_sure", "prefer_not", "not_shown")
 
 
 @dataclass(frozen=True)
@@ -96,25 +158,72 @@ class SectionView:
 
     @property
     def skipped(self) -> bool:
+        """No answer of any kind (not even Not sure or Prefer not to say) to a shown question."""
         return not any(r.state in ("answered", "not_sure", "prefer_not") for r in self.rows)
+
+    @property
+    def note(self) -> str:
+        """What the body prints instead of the rows ("" when it prints them)."""
+        if self.declined:
+            return _(SECTION_NOTE["declined"])
+        return _(SECTION_NOTE["skipped"]) if self.skipped else ""
 
 
 @dataclass(frozen=True)
 class OverviewRow:
-    """One line of the at-a-glance table: what the patient reported for one category."""
+    """One line of the at-a-glance table: what the patient reported for one category.
+
+    The topic's *reactions question* is "have you noticed any of these?" of its reaction block;
+    food and medicines ask about reactions per row of a list instead, opened by a yes/no
+    question ("Do any foods or drinks seem to cause symptoms?", "Have you ever had a bad
+    reaction to a medicine?"), which stands in for it here. ``status``, first match wins:
+
+    - ``declined``: the section's consent question was answered "skip this part"; the body
+      says the same words.
+    - ``skipped``: no answer of any kind (not even Not sure or Prefer not to say) to any
+      question of the section shown to the patient, exactly when the body says "Skipped: no
+      answers in this section". A section with any answer in it is never skipped.
+    - ``not_shown``: the reactions question was not put to the patient; ``hidden`` says why
+      (an earlier answer did not lead to it, or it is optional detail not opened). No other
+      answer is read as "none": "no ongoing pain" does not mean no reactions were noticed.
+    - ``not_answered``: the reactions question was shown and left blank, while other
+      questions of the section were answered.
+    - ``not_sure`` / ``prefer_not``: that non-answer to the reactions question.
+    - ``none``: "None of these" (food and medicines: "No").
+    - ``reported``: one or more reactions chosen (food and medicines: "Yes"; the reactions
+      are then gathered from the list's rows, unranked).
+
+    Only a reported row has reactions and follow-ups (how soon, how often, last happened: they
+    are asked only about reactions chosen), each cell a tuple of ``Mark``: answers, or a state
+    in the key's words, so that a blank (Not answered), a non-answer, a question not shown and
+    one the topic does not have (``NO_SUCH_QUESTION``) each read as themselves.
+    """
 
     section_id: str
     title: str
     topic_area: str | None
-    status: str
-    reactions: tuple[str, ...] = ()
-    onset: str = ""
-    how_often: str = ""
-    last_time: str = ""
+    status: OverviewStatus
+    hidden: HiddenReason | None = None
+    reactions: tuple[Mark, ...] = ()
+    onset: tuple[Mark, ...] = ()
+    how_often: tuple[Mark, ...] = ()
+    last_time: tuple[Mark, ...] = ()
 
     @property
     def status_text(self) -> str:
+        if self.status == "not_shown" and self.hidden:
+            return _(HIDDEN_TEXT[self.hidden])
         return _(OVERVIEW_TEXT[self.status])
+
+    @property
+    def status_is_answer(self) -> bool:
+        """Reported and None noticed are answers; every other status is set as a non-answer."""
+        return self.status in ANSWER_STATUSES
+
+    @property
+    def detailed(self) -> bool:
+        """Whether the row has reactions and follow-up columns to print."""
+        return self.status == "reported"
 
 
 @dataclass(frozen=True)
@@ -125,6 +234,18 @@ class Summary:
     completed_by: str
     overview: tuple[OverviewRow, ...]
     sections: tuple[SectionView, ...] = field(default=())
+
+    @property
+    def overview_key(self) -> tuple[KeyEntry, ...]:
+        """Every status the at-a-glance table can show, in its words and style."""
+        return tuple(
+            KeyEntry(
+                status,
+                Mark(_(OVERVIEW_TEXT[status]), state=status not in ANSWER_STATUSES),
+                _(meaning) if meaning else "",
+            )
+            for status, meaning in OVERVIEW_KEY
+        )
 
 
 def _label(options_of: Item | ListField, code: str) -> str:
@@ -157,6 +278,16 @@ def _short(options_of: Item | ListField, code: str) -> str:
         if option.code == code:
             return _(option.short_label)
     return _(ANSWER_TEXT.get(code, code))
+
+
+def _mark(options_of: Item | ListField, code: Any, *, short: bool = False) -> Mark:
+    """One chosen code as printed; a blank or a non-answer in the key's words, as a state."""
+    if code in (None, "", []):
+        return Mark(_(ANSWER_TEXT["not_answered"]), state=True)
+    if code in NON_ANSWERS:
+        return Mark(_(ANSWER_TEXT[code]), state=True)
+    label = _short(options_of, code) if short else _label(options_of, code)
+    return Mark(label)
 
 
 def _answer_row(item: Item, value: Any) -> AnswerRow:
@@ -225,93 +356,117 @@ def section_view(
     )
 
 
+def _marks(options_of: Item | ListField, codes: list[Any]) -> tuple[Mark, ...]:
+    """The distinct values given across a list's rows, in the order given; Not answered if none."""
+    given = [code for code in codes if code not in (None, "", [])]
+    if not given:
+        return (_mark(options_of, None),)
+    return tuple(dict.fromkeys(_mark(options_of, code, short=True) for code in given))
+
+
 def _overview_from_list(
-    catalog: Catalog, section: Section, answers: Mapping[str, Any], visibility: Visibility
+    catalog: Catalog, section: Section, answers: Mapping[str, Any], base: OverviewRow
 ) -> OverviewRow:
-    """Diet and medicines record reactions per row: gather the rows without ranking them."""
+    """Food and medicines record reactions per row: gather the rows without ranking them."""
     assert section.reaction and section.reaction.embedded_in
     host = catalog.item(section.reaction.embedded_in)
     gate = catalog.item(host.enable_when.conditions[0].item) if host.enable_when else host
-    base = OverviewRow(section.id, _(section.title), section.article_category, "skipped")
     gate_value = answers.get(gate.id)
     state = value_state(gate_value)
-    if state == "not_answered":
-        return base
-    if state in ("not_sure", "prefer_not"):
+    if state != "answered":
         return replace(base, status=state)
     if gate_value != "yes":
         return replace(base, status="none")
     entries = answers.get(host.id) or []
     fields = {f.id: f for f in host.fields}
-    noticed = {c for e in entries for c in e.get("symptoms") or [] if c not in NOT_REACTIONS}
 
-    def distinct(field_id: str) -> str:
+    def column(field_id: str) -> tuple[Mark, ...]:
         if field_id not in fields:
-            return ""
-        labels = [_short(fields[field_id], e[field_id]) for e in entries if e.get(field_id)]
-        return "; ".join(dict.fromkeys(labels))
+            return (Mark(NO_SUCH_QUESTION, state=True),)
+        return _marks(fields[field_id], [e.get(field_id) for e in entries])
 
+    symptoms = fields["symptoms"]
+    chosen = [c for e in entries for c in e.get("symptoms") or []]
+    noticed = {c for c in chosen if c not in NOT_REACTIONS}
+    reactions = (
+        tuple(Mark(_short(symptoms, o.code)) for o in symptoms.options if o.code in noticed)
+        if noticed
+        else _marks(symptoms, chosen)  # only "None of these", "Not sure" ... or nothing
+    )
     return replace(
         base,
         status="reported",
-        reactions=tuple(
-            _short(fields["symptoms"], o.code)
-            for o in fields["symptoms"].options
-            if o.code in noticed
-        ),
-        onset=distinct("onset"),
-        how_often=distinct("how_often"),
+        reactions=reactions,
+        onset=column("onset"),
+        how_often=column("how_often"),
+        last_time=column("last_time"),
     )
 
 
 def overview_row(
-    catalog: Catalog, section: Section, answers: Mapping[str, Any], visibility: Visibility
+    catalog: Catalog,
+    section: Section,
+    answers: Mapping[str, Any],
+    visibility: Visibility,
+    view: SectionView | None = None,
 ) -> OverviewRow:
-    """The at-a-glance line for one category, in the patient's own terms."""
-    if section.reaction and section.reaction.embedded_in:
-        return _overview_from_list(catalog, section, answers, visibility)
+    """The at-a-glance line for one category, in the patient's own terms (see ``OverviewRow``).
+
+    ``view`` is the section as the body prints it, so that both say the same about it.
+    """
+    view = view or section_view(catalog, section, answers, visibility)
     base = OverviewRow(section.id, _(section.title), section.article_category, "skipped")
+    if view.declined:
+        return replace(base, status="declined")
+    if view.skipped:
+        return base
+    if section.reaction and section.reaction.embedded_in:
+        return _overview_from_list(catalog, section, answers, base)
     noticed = catalog.item(f"{section.id}.reaction.noticed")
-    if hidden_reason(catalog, noticed, answers, visibility) is not None:
-        return replace(base, status="not_shown")
+    reason = hidden_reason(catalog, noticed, answers, visibility)
+    if reason is not None:
+        return replace(base, status="not_shown", hidden=reason)
     value = answers.get(noticed.id) or []
     state = value_state(value)
-    if state == "not_answered":
-        return base
-    if state in ("not_sure", "prefer_not"):
+    if state != "answered":
         return replace(base, status=state)
-    if value == ["none"]:
+    reactions = tuple(Mark(_short(noticed, c)) for c in value if c not in NOT_REACTIONS)
+    if not reactions:
         return replace(base, status="none")
 
-    def part(suffix: str) -> str:
-        item = catalog.item(f"{section.id}.reaction.{suffix}")
-        if hidden_reason(catalog, item, answers, visibility) is not None:
-            return ""
-        code = answers.get(item.id)
-        return _short(item, code) if code else ""
+    def follow_up(suffix: str) -> tuple[Mark, ...]:
+        item_id = f"{section.id}.reaction.{suffix}"
+        if not catalog.has_item(item_id):
+            return (Mark(NO_SUCH_QUESTION, state=True),)
+        item = catalog.item(item_id)
+        hidden = hidden_reason(catalog, item, answers, visibility)
+        if hidden is not None:
+            return (Mark(_(HIDDEN_TEXT[hidden]), state=True),)
+        return (_mark(item, answers.get(item_id), short=True),)
 
     return replace(
         base,
         status="reported",
-        reactions=tuple(_short(noticed, c) for c in value if c not in NOT_REACTIONS),
-        onset=part("onset"),
-        how_often=part("how_often"),
-        last_time=part("last_time"),
+        reactions=reactions,
+        onset=follow_up("onset"),
+        how_often=follow_up("how_often"),
+        last_time=follow_up("last_time"),
     )
 
 
 def build_summary(catalog: Catalog, answers: Mapping[str, Any], visibility: Visibility) -> Summary:
     """The complete, ordered summary of one intake's answers."""
     completed = answers.get("general.completed_by")
+    views = {s.id: section_view(catalog, s, answers, visibility) for s in catalog.sections}
     return Summary(
         catalog_version=catalog.version,
         completed_by=_label(catalog.item("general.completed_by"), completed)
         if completed
         else _("Not answered"),
         overview=tuple(
-            overview_row(catalog, s, answers, visibility)
+            overview_row(catalog, s, answers, visibility, views[s.id])
             for s in catalog.sections
             if s.overview_row
         ),
-        sections=tuple(section_view(catalog, s, answers, visibility) for s in catalog.sections),
+        sections=tuple(views.values()),
     )

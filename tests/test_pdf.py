@@ -28,6 +28,7 @@ from intake.demo import demo_answers, demo_detail_sections, demo_pdf_header
 from intake.pdf import pdf_filename, render_summary_pdf, summary_html, warn_if_slow_subsetting
 from intake.pdf_engine import FONT_CONFIG, PDF_VARIANT, DenyAllFetcher, SummaryHTML, render_html_pdf
 from intake.review import build_summary
+from tests.mixed import MIXED_DETAIL, MIXED_GLANCE, mixed_answers
 
 HEADER = demo_pdf_header("INT-TEST-0001")
 STANDING_LINE = (
@@ -151,28 +152,102 @@ def test_first_page_has_title_submission_and_every_topic_in_catalog_order(
         position = found + len(title)
 
 
-def _overview_topic_column(data: bytes, tmp_path: Path) -> str:
-    """Words of the at-a-glance table's first column on page 1, in reading order.
-
-    Topic names wrap inside their cell, so plain text interleaves them with the other columns;
-    word boxes let the test read the column on its own.
-    """
+def _page_one_words(data: bytes, tmp_path: Path) -> list[tuple[float, float, float, str]]:
+    """Page 1's words as (y, x, x_max, text), from their boxes."""
     path = tmp_path / "bbox.pdf"
     path.write_bytes(data)
     xhtml = subprocess.run(
         ["pdftotext", "-bbox", "-f", "1", "-l", "1", str(path), "-"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    words = [
+    return [
         (float(y), float(x), float(x_max), html.unescape(text))
         for x, y, x_max, text in WORD_BOX.findall(xhtml)
     ]
+
+
+def _overview_topic_column(data: bytes, tmp_path: Path) -> str:
+    """Words of the at-a-glance table's first column on page 1, in reading order.
+
+    Topic names wrap inside their cell, so plain text interleaves them with the other columns;
+    word boxes let the test read the column on its own.
+    """
+    words = _page_one_words(data, tmp_path)
     header = next(w for i, w in enumerate(words) if w[3] == "Topic" and words[i + 1][3] == "asked")
     boundary = next(w[1] for w in words if w[0] == header[0] and w[3] == "Patient")
     column = sorted(
         (y, x, text) for y, x, x_max, text in words if y > header[0] and x_max < boundary
     )
     return " ".join(text for _, _, text in column)
+
+
+def _glance_cells(data: bytes, tmp_path: Path) -> dict[str, list[str]]:
+    """Page 1's at-a-glance table read back from word boxes: each topic's title, and the text
+    under each of the other five column headings (a status that fills its row is cut at the
+    headings' edges; joined in order, the pieces read as the status)."""
+    words = _page_one_words(data, tmp_path)
+    top = next(w[0] for i, w in enumerate(words) if w[3] == "Topic" and words[i + 1][3] == "asked")
+    heading = [w for w in words if abs(w[0] - top) < 1]
+    starts = [w[1] for w in heading if w[3] in ("Patient", "Reactions", "How", "Last")]
+    assert len(starts) == 5
+    below = sorted(w for w in words if w[0] > top + 12)  # under the two-line heading
+    topic_words = [w for w in below if w[2] < starts[0]]
+    # Each topic's cell starts with its title; the table ends at the next heading or the footer.
+    titles = [s.title for s in get_catalog().sections if s.overview_row]
+    row_tops, n = [], 0
+    for title in titles:
+        first = title.split()[0]
+        while topic_words[n][3] != first:
+            n += 1
+        row_tops.append(topic_words[n][0])
+        n += len(title.split())
+    end = next(w[0] for w in topic_words[n:] if w[3] in ("General", "This"))
+    cells = {}
+    for title, y0, y1 in zip(titles, row_tops, [*row_tops[1:], end], strict=True):
+        row = [w for w in below if y0 - 2 <= w[0] < y1 - 2]
+        edges = [*starts, 1e9]
+        cells[title] = [
+            " ".join(w[3] for w in row if edges[c] <= w[1] < edges[c + 1]) for c in range(5)
+        ]
+    return cells
+
+
+def test_page_one_names_every_state_in_the_words_of_its_key(render: Render, tmp_path: Path) -> None:
+    """Declined, skipped, blank, not shown and absent each read as themselves, from the key."""
+    catalog = get_catalog()
+    data = render(mixed_answers(catalog), detail=MIXED_DETAIL)
+    cells = _glance_cells(data, tmp_path)
+    for section_id, (status, *follow_ups) in MIXED_GLANCE.items():
+        row = cells[catalog.section(section_id).title]
+        if follow_ups:
+            assert row[0] == status and row[2:] == follow_ups, (section_id, row)
+            assert row[1], section_id  # reactions, or a state: never a blank
+        else:
+            assert " ".join(part for part in row if part) == status, (section_id, row)
+    assert all(cells[t][0] for t in cells), "a topic with no status"
+
+    first = squash(pages_of(pdf_text(data, tmp_path))[0])
+    assert "Not asked" not in first
+    key = first[first.index("Besides answers as given") : first.index("At a glance: reactions")]
+    terms = (
+        "Reported",
+        "None noticed",
+        "Not sure",
+        "Prefer not to say",
+        "Not answered",
+        "Not shown (with the reason)",
+        "Skipped",
+        "Patient chose not to answer this section",
+        "— means the topic has no such question",
+    )
+    for term in terms:
+        assert term in key, term
+    for status, *_ in MIXED_GLANCE.values():  # as printed (above): a term of the key, and why
+        assert any(status.startswith(term.split(" (")[0]) for term in terms), status
+
+    body = squash(body_text(data, tmp_path))
+    trauma = "Trauma (patient-reported exposure only) Form page: Hard or frightening experiences"
+    assert f"{trauma} Patient chose not to answer this section." in body
 
 
 def test_a_5000_character_note_prints_whole_across_a_page_break(
@@ -223,7 +298,7 @@ def test_five_answer_states_are_printed_in_words(render: Render, tmp_path: Path)
         assert re.search(re.escape(question) + r"\s{2,}" + re.escape(state), text), question
     flat = squash(text)
     dental = "Dental history Topic area: Dental foci · Form page: Teeth and gums"
-    assert f"{dental} No answers in this section." in flat
+    assert f"{dental} Skipped: no answers in this section." in flat
     hidden = sum(not item.core for item in catalog.section("energy").items)
     assert f"Optional detail questions not opened: {hidden}" in flat
 

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any, get_args
+
 from forms.loader import get_catalog
 from forms.logic import Visibility
-from intake.review import build_summary
+from intake.demo import demo_answers, demo_detail_sections
+from intake.review import (
+    HIDDEN_TEXT,
+    NO_SUCH_QUESTION,
+    OVERVIEW_TEXT,
+    Mark,
+    OverviewStatus,
+    build_summary,
+)
+from tests.mixed import MIXED_DETAIL, MIXED_GLANCE, mixed_answers
 
 
 def _summary(answers: dict[str, object], detail: frozenset[str] = frozenset()):  # type: ignore[no-untyped-def]
     return build_summary(get_catalog(), answers, Visibility(detail))
+
+
+def _texts(marks: tuple[Mark, ...]) -> str:
+    return "; ".join(m.text for m in marks)
 
 
 def _row(summary, item_id: str):  # type: ignore[no-untyped-def]
@@ -52,15 +67,12 @@ def test_overview_has_one_row_per_category_in_catalog_order() -> None:
     assert [r.section_id for r in summary.overview] == [
         s.id for s in get_catalog().sections if s.overview_row
     ]
-    assert rows["stress"].status == "reported" and rows["stress"].reactions == (
-        "Hives",
-        "Flushing / hot flushes",
-    )
-    assert rows["stress"].onset == "Minutes"
+    assert rows["stress"].status == "reported"
+    assert _texts(rows["stress"].reactions) == "Hives; Flushing / hot flushes"
+    assert rows["stress"].onset == (Mark("Minutes"),)
     assert rows["sleep"].status == "none"
     assert rows["energy"].status == "not_sure"
-    assert rows["diet"].reactions == ("Hives",)  # "None of these" is not a reaction
-    assert rows["pain"].status == "not_shown"  # gate not opened
+    assert _texts(rows["diet"].reactions) == "Hives"  # "None of these" is not a reaction
     assert rows["infection"].status == "skipped"
 
 
@@ -76,3 +88,84 @@ def test_optional_items_not_opened_are_counted_not_listed() -> None:
     opened = next(s for s in _summary({}, frozenset({"stress"})).sections if s.id == "stress")
     assert closed.optional_not_opened > 0 and opened.optional_not_opened == 0
     assert len(opened.rows) > len(closed.rows)
+
+
+def test_the_overview_status_follows_the_reactions_question_and_the_section() -> None:
+    summary = _summary(mixed_answers(get_catalog()), MIXED_DETAIL)
+    rows = {r.section_id: r for r in summary.overview}
+    for section_id, (status_text, *follow_ups) in MIXED_GLANCE.items():
+        row = rows[section_id]
+        assert row.status_text == status_text, section_id
+        assert row.detailed == bool(follow_ups), section_id
+        cells = (row.onset, row.how_often, row.last_time) if follow_ups else ()
+        assert [_texts(cell) for cell in cells] == follow_ups, section_id
+    assert rows["sleep"].status == "not_answered"  # eight answers: not skipped
+    assert rows["pain"].status == "not_shown" and rows["pain"].hidden == "branch"
+    assert rows["nutrient"].hidden == "optional"
+
+
+def test_a_topic_is_skipped_exactly_when_its_section_has_no_answers() -> None:
+    catalog = get_catalog()
+    demo = demo_answers(catalog)
+    cases: list[dict[str, Any]] = [{}, demo, mixed_answers(catalog)]
+    for section in catalog.sections:  # each section alone, and each without its reactions
+        cases.append({k: v for k, v in demo.items() if k.startswith(f"{section.id}.")})
+        cases.append({k: v for k, v in demo.items() if not k.startswith(f"{section.id}.reaction")})
+    for answers in cases:
+        summary = _summary(answers, frozenset(demo_detail_sections(catalog)))
+        views = {s.id: s for s in summary.sections}
+        for row in summary.overview:
+            view = views[row.section_id]
+            assert (row.status == "skipped") == (view.skipped and not view.declined), row
+            assert (row.status == "declined") == view.declined, row
+
+
+def test_a_declined_section_reads_the_same_at_a_glance_and_in_the_body() -> None:
+    summary = _summary({"general.main_concerns": "Tired", "trauma.consent": "skip"})
+    glance = next(r for r in summary.overview if r.section_id == "trauma")
+    body = next(s for s in summary.sections if s.id == "trauma")
+    assert glance.status == "declined" and not glance.status_is_answer
+    assert body.note == glance.status_text + "." == "Patient chose not to answer this section."
+    skipped = next(s for s in summary.sections if s.id == "dental")
+    assert skipped.note == "Skipped: no answers in this section."
+
+
+def test_the_key_has_every_status_in_the_words_and_style_the_table_uses() -> None:
+    key = _summary({}).overview_key
+    assert [entry.term.text for entry in key] == [
+        OVERVIEW_TEXT[status] for status in get_args(OverviewStatus)
+    ]
+    assert {e.term.text for e in key if not e.term.state} == {"Reported", "None noticed"}
+    # The PDF names those a question can show too once, for both (its other key sentence).
+    assert {e.term.text for e in key if e.question_state} == {
+        "Not sure",
+        "Prefer not to say",
+        "Not shown",
+    }
+    # Every text a status cell can show starts with a term of the key.
+    shown = {*OVERVIEW_TEXT.values(), *HIDDEN_TEXT.values()}
+    assert all(any(t.startswith(e.term.text) for e in key) for t in shown)
+
+
+def test_follow_up_cells_name_their_state() -> None:
+    summary = _summary(mixed_answers(get_catalog()), MIXED_DETAIL)
+    rows = {r.section_id: r for r in summary.overview}
+    assert rows["stress"].onset == (Mark("Not sure", state=True),)
+    assert rows["stress"].last_time == (Mark("Not answered", state=True),)
+    assert rows["med"].reactions == (Mark("Not answered", state=True),)
+    assert rows["med"].how_often == (Mark(NO_SUCH_QUESTION, state=True),)
+    assert rows["diet"].onset == (Mark("Prefer not to say", state=True), Mark("Minutes"))
+    for row in summary.overview:
+        for cell in (row.reactions, row.onset, row.how_often, row.last_time):
+            assert all(m.text for m in cell)
+            assert all(m.state == (m.text not in _answer_labels()) for m in cell), row
+
+
+def _answer_labels() -> set[str]:
+    """Every short label of a real answer (not a non-answer) in the catalog."""
+    catalog = get_catalog()
+    labels = set()
+    for item in catalog.items():
+        for options in (item.options, *(f.options for f in item.fields)):
+            labels |= {o.short_label for o in options if o.code not in ("not_sure", "prefer_not")}
+    return labels

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from intake.models import AuditEvent, Intake
 from intake.submissions import store_pdf, submit_intake
 from intake.worklist import PAGE_SIZE, state_condition
 from tests.conftest import Invited, load_intake
+from tests.mixed import MIXED_DETAIL, MIXED_GLANCE, mixed_answers
 from tests.test_accounts import EMAIL, assert_to_login, login, make_user
 
 TOMORROW = date.today() + timedelta(days=1)
@@ -117,15 +118,23 @@ def make_intake(
         return new.intake.public_id
 
 
-def submit_demo(app: Flask, public_id: str) -> None:
-    """The patient answered everything (the demo answers) and sent it; the PDF is stored."""
+def submit_demo(
+    app: Flask,
+    public_id: str,
+    answers: dict[str, Any] | None = None,
+    detail: Iterable[str] | None = None,
+) -> None:
+    """The patient answered everything (the demo answers, unless given) and sent it; the PDF
+    is stored."""
     catalog = get_catalog()
     with app.app_context():
         with db.transaction() as tx:
             intake = find_by_public_id(tx, public_id)
             assert intake is not None
-            intake.answers = demo_answers(catalog)
-            intake.detail_sections = demo_detail_sections(catalog)
+            intake.answers = demo_answers(catalog) if answers is None else answers
+            intake.detail_sections = sorted(
+                demo_detail_sections(catalog) if detail is None else detail
+            )
             intake.sections_saved = [s.id for s in catalog.sections]
             intake.opened_at = utcnow()
             submission = submit_intake(tx, intake)
@@ -486,6 +495,39 @@ def test_the_intake_page_shows_the_summary_the_pdf_prints(
     assert f"“{concerns}”".replace("'", "&#39;") in html or concerns[:20] in html
     assert "History" in html and "Answers sent" in html and "Page viewed" in html
     assert audit_actions(app, public_id)[-1] == (f"user:{clinic}", "intake.view", ADDRESS, "ok")
+
+
+def test_the_intake_page_names_every_state_as_the_pdf_does(
+    app: Flask, client: FlaskClient, clinic: int
+) -> None:
+    """The page's at-a-glance table says what page 1 of the PDF says, and has the same key."""
+    public_id = make_intake(app, "Demo-Example", "Alex")
+    submit_demo(app, public_id, mixed_answers(get_catalog()), MIXED_DETAIL)
+    html = client.get(f"/clinic/intakes/{public_id}").get_data(as_text=True)
+    table = html[html.index('<table class="overview">') : html.index("</table>")]
+    topic = r'<th scope="row">([^<]*)(?:<span class="topic-area">[^<]*</span>)?</th>'
+    rows = dict(re.findall(topic + r"(.*?)</tr>", table, re.S))
+    catalog = get_catalog()
+    for section_id, (status, *follow_ups) in MIXED_GLANCE.items():
+        row = rows[catalog.section(section_id).title]
+        cells = [" ".join(re.sub(r"<[^>]+>", "", c).split()) for c in row.split("</td>")[:-1]]
+        assert cells[0] == status and cells[2:] == follow_ups, (section_id, cells)
+        if status not in ("Reported", "None noticed"):
+            assert f'<span class="state">{status}</span>' in row, section_id
+    assert '<span class="state">Not sure</span>' in rows["Stress"]
+    assert '<span class="state">—</span>' in rows["Medicines and reactions"]
+    assert "Not asked" not in html
+
+    key = html[html.index("A topic reads:") : html.index("</p>", html.index("A topic reads:"))]
+    for status in ("Reported", "None noticed"):
+        assert status in key
+    for status in ("Not sure", "Prefer not to say", "Not answered", "Not shown", "Skipped"):
+        assert f'<span class="state">{status}</span>' in key
+    assert '<span class="state">Patient chose not to answer this section</span>' in key
+    trauma = html[html.index('id="s-trauma"') :]
+    assert '<p class="state">Patient chose not to answer this section.</p>' in trauma[:600]
+    dental = html[html.index('id="s-dental"') :]
+    assert '<p class="state">Skipped: no answers in this section.</p>' in dental[:600]
 
 
 def test_each_worklist_view_is_audited_without_its_search_text(
