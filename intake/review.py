@@ -87,11 +87,12 @@ class Mark:
 
     ``state`` marks the second kind (Not sure, Prefer not to say, Not answered, Not shown, and
     the dash for a question a topic does not have): templates set it apart from answers, in
-    italic, wherever it appears.
+    italic, wherever it appears. ``prefix`` names the grid row a value belongs to.
     """
 
     text: str
     state: bool = False
+    prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,10 +112,15 @@ class KeyEntry:
 
 @dataclass(frozen=True)
 class Cell:
-    """One table cell: either service text (labels) or the patient's own words."""
+    """One table cell: either service text (labels) or the patient's own words.
+
+    ``state`` is set when the text is a non-answer (Not sure, Prefer not to say) rather than an
+    answer; an empty cell is one the patient left blank.
+    """
 
     text: str = ""
     patient_text: str | None = None
+    state: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ class AnswerRow:
     question: str
     state: State
     hidden: HiddenReason | None = None
-    lines: tuple[str, ...] = ()
+    lines: tuple[Mark, ...] = ()
     patient_text: str | None = None
     table: Table | None = None
 
@@ -234,6 +240,8 @@ class Summary:
     completed_by: str
     overview: tuple[OverviewRow, ...]
     sections: tuple[SectionView, ...] = field(default=())
+    #: False when ``completed_by`` is "Not answered", to be set as a non-answer.
+    completed_by_given: bool = True
 
     @property
     def overview_key(self) -> tuple[KeyEntry, ...]:
@@ -266,11 +274,12 @@ def _field_cell(f: ListField, value: Any) -> Cell:
         return Cell("")
     if f.type == "text":
         return Cell(patient_text=str(value))
+    nonanswer = value in NON_ANSWERS or (isinstance(value, list) and value[0] in NON_ANSWERS)
     if f.type == "year":
-        return Cell(_year_text(value))
+        return Cell(_year_text(value), state=nonanswer)
     if f.type == "multi":
-        return Cell("; ".join(_short(f, code) for code in value))
-    return Cell(_short(f, str(value)))
+        return Cell("; ".join(_short(f, code) for code in value), state=nonanswer)
+    return Cell(_short(f, str(value)), state=nonanswer)
 
 
 def _short(options_of: Item | ListField, code: str) -> str:
@@ -280,14 +289,16 @@ def _short(options_of: Item | ListField, code: str) -> str:
     return _(ANSWER_TEXT.get(code, code))
 
 
-def _mark(options_of: Item | ListField, code: Any, *, short: bool = False) -> Mark:
+def _mark(
+    options_of: Item | ListField, code: Any, *, short: bool = False, prefix: str = ""
+) -> Mark:
     """One chosen code as printed; a blank or a non-answer in the key's words, as a state."""
     if code in (None, "", []):
-        return Mark(_(ANSWER_TEXT["not_answered"]), state=True)
+        return Mark(_(ANSWER_TEXT["not_answered"]), state=True, prefix=prefix)
     if code in NON_ANSWERS:
-        return Mark(_(ANSWER_TEXT[code]), state=True)
+        return Mark(_(ANSWER_TEXT[code]), state=True, prefix=prefix)
     label = _short(options_of, code) if short else _label(options_of, code)
-    return Mark(label)
+    return Mark(label, prefix=prefix)
 
 
 def _answer_row(item: Item, value: Any) -> AnswerRow:
@@ -298,14 +309,11 @@ def _answer_row(item: Item, value: Any) -> AnswerRow:
     if item.type == "text":
         return AnswerRow(item.id, row.question, state, patient_text=str(value))
     if item.type == "single":
-        return AnswerRow(item.id, row.question, state, lines=(_label(item, value),))
+        return AnswerRow(item.id, row.question, state, lines=(_mark(item, value),))
     if item.type == "multi":
-        return AnswerRow(item.id, row.question, state, lines=tuple(_label(item, c) for c in value))
+        return AnswerRow(item.id, row.question, state, lines=tuple(_mark(item, c) for c in value))
     if item.type == "grid":
-        lines = tuple(
-            f"{_(r.label)}: {_label(item, value[r.code]) if r.code in value else _('Not answered')}"
-            for r in item.rows
-        )
+        lines = tuple(_mark(item, value.get(r.code), prefix=_(r.label)) for r in item.rows)
         return AnswerRow(item.id, row.question, state, lines=lines)
     if item.type == "scale" and isinstance(value, int):
         low, high = item.anchors
@@ -317,9 +325,9 @@ def _answer_row(item: Item, value: Any) -> AnswerRow:
             low=low,
             high=high,
         )
-        return AnswerRow(item.id, row.question, state, lines=(text,))
+        return AnswerRow(item.id, row.question, state, lines=(Mark(text),))
     if item.type == "year":
-        return AnswerRow(item.id, row.question, state, lines=(_year_text(value),))
+        return AnswerRow(item.id, row.question, state, lines=(Mark(_year_text(value)),))
     if item.type == "list":
         columns = tuple(_(f.label) for f in item.fields)
         rows = tuple(tuple(_field_cell(f, entry.get(f.id)) for f in item.fields) for entry in value)
@@ -469,4 +477,5 @@ def build_summary(catalog: Catalog, answers: Mapping[str, Any], visibility: Visi
             if s.overview_row
         ),
         sections=tuple(views.values()),
+        completed_by_given=bool(completed),
     )

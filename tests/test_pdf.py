@@ -250,6 +250,20 @@ def test_page_one_names_every_state_in_the_words_of_its_key(render: Render, tmp_
     assert f"{trauma} Patient chose not to answer this section." in body
 
 
+def test_non_answers_are_set_apart_everywhere_they_are_printed(app: Flask) -> None:
+    """Not sure, Prefer not to say, Not answered, Not shown and the dash are never set like an
+    answer: in the table, its key, the sections, their lists and grids, and the header."""
+    catalog = get_catalog()
+    summary = build_summary(catalog, mixed_answers(catalog), Visibility(MIXED_DETAIL))
+    with app.app_context():
+        page = summary_html(summary, HEADER)
+    service = PATIENT_TEXT.sub("", page.split("<body>", 1)[1])
+    unset = re.sub(r'<span class="state">[^<]*</span>', "", service)
+    assert service.count('<span class="state">Not sure</span>') >= 4  # canary
+    for word in ("Not sure", "Prefer not to say", "Not answered", "Not shown", "—"):
+        assert word not in unset, (word, unset[unset.find(word) - 300 : unset.find(word) + 40])
+
+
 def test_a_5000_character_note_prints_whole_across_a_page_break(
     render: Render, tmp_path: Path
 ) -> None:

@@ -161,6 +161,21 @@ def test_follow_up_cells_name_their_state() -> None:
             assert all(m.state == (m.text not in _answer_labels()) for m in cell), row
 
 
+def test_non_answers_in_grids_lists_and_the_header_are_marked() -> None:
+    summary = _summary(mixed_answers(get_catalog()), MIXED_DETAIL)
+    trouble = _row(summary, "sleep.trouble").lines
+    assert trouble == (
+        Mark("Not sure", state=True, prefix="Falling asleep"),
+        Mark("Quite a bit", prefix="Staying asleep"),
+        Mark("Not answered", state=True, prefix="Waking up too early"),
+    )
+    med_list = _row(summary, "med.reaction_list").table
+    assert med_list is not None
+    onset = med_list.columns.index("How soon after taking it?")
+    assert med_list.rows[0][onset].text == "Not sure" and med_list.rows[0][onset].state
+    assert summary.completed_by == "Not answered" and not summary.completed_by_given
+
+
 def _answer_labels() -> set[str]:
     """Every short label of a real answer (not a non-answer) in the catalog."""
     catalog = get_catalog()
