@@ -20,6 +20,17 @@ EMAIL = "dr.ada@example.org"
 PASSWORD = "plum tractor violin 42"
 
 
+def clinician_browser(app: Any, chromium: Any) -> tuple[Any, Any]:
+    """A clinician account, and a fresh browser context and page to sign it in with."""
+    with app.app_context(), db.transaction() as tx:
+        accounts.create_user(
+            tx, EMAIL, "clinician", PASSWORD, accounts.Settings.from_config(app.config)
+        )
+    context = chromium.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    return context, context.new_page()
+
+
 def sign_in(page: Any, base: str) -> None:
     page.fill("#email", EMAIL)
     page.fill("#password", PASSWORD)
@@ -32,13 +43,7 @@ def test_idle_notice_keepalive_and_a_form_kept_through_sign_in(
     browser: Any,  # noqa: F811
 ) -> None:
     app, base = live_app
-    with app.app_context(), db.transaction() as tx:
-        accounts.create_user(
-            tx, EMAIL, "clinician", PASSWORD, accounts.Settings.from_config(app.config)
-        )
-    context = browser.new_context()
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
+    context, page = clinician_browser(app, browser)
     problems: list[str] = []
     # CSP violations and script errors; the 401 and 422 answers themselves are expected.
     page.on(
@@ -100,13 +105,7 @@ def test_when_the_session_ends_an_untouched_page_goes_to_sign_in(
 ) -> None:
     """Patient details must not stay on an unattended screen after the sign-out."""
     app, base = live_app
-    with app.app_context(), db.transaction() as tx:
-        accounts.create_user(
-            tx, EMAIL, "clinician", PASSWORD, accounts.Settings.from_config(app.config)
-        )
-    context = browser.new_context()
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
+    context, page = clinician_browser(app, browser)
     page.clock.install()
     page.goto(f"{base}/clinic/invitations/new")
     sign_in(page, base)
