@@ -54,12 +54,14 @@ def valid_codes(codes: tuple[str, ...]) -> Validator:
     return check
 
 
-def exclusive(item: Item) -> Validator:
+def exclusive(question: Item | ListField) -> Validator:
+    """ "None of these", "Not sure" and "Prefer not to say" stand alone in a multi-choice."""
+
     def check(_form: Form, field: Field) -> None:
         chosen = set(field.data or [])
-        lone = chosen & set(item.exclusive)
+        lone = chosen & set(question.exclusive)
         if lone and len(chosen) > 1:
-            labels = ", ".join(f"“{item.option_label(c)}”" for c in item.codes if c in lone)
+            labels = ", ".join(f"“{o.label}”" for o in question.options if o.code in lone)
             raise ValidationError(
                 _l(
                     "%(labels)s cannot be chosen together with other answers. Please choose one or the other.",
@@ -130,7 +132,8 @@ def _list_field(f: ListField) -> Field:
         return FormField(YearForm)
     if f.type == "multi":
         return MultiCheckboxField(
-            choices=_choices(f), validators=[valid_codes(tuple(o.code for o in f.options))]
+            choices=_choices(f),
+            validators=[valid_codes(tuple(o.code for o in f.options)), exclusive(f)],
         )
     return QuietRadioField(
         choices=_choices(f), validators=[Optional(), valid_codes(tuple(o.code for o in f.options))]

@@ -141,6 +141,7 @@ def _item(
                 options=opts,
                 max_length=f.get("max_length"),
                 core=f.get("core", True),
+                answers_from=f.get("answers_from"),
             )
         )
     return Item(

@@ -67,6 +67,16 @@ class ListField:
     options: tuple[Option, ...] = ()
     max_length: int | None = None
     core: bool = True
+    #: The list item whose answers this field reuses to name what the row is about (which
+    #: nutrient); such a field is the row's subject, so it offers no non-answers of its own.
+    answers_from: str | None = None
+
+    @property
+    def exclusive(self) -> tuple[str, ...]:
+        """Answers that stand alone in a multi-choice field ("None of these", "Not sure"...)."""
+        if self.type != "multi":
+            return ()
+        return tuple(o.code for o in self.options if o.code in (*NON_ANSWERS, *NONE_CODES))
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,23 @@ def test_invalid_input_is_explained_kept_and_the_rest_is_saved(
         assert "x" * 501 in page  # what was typed is still in the box
 
 
+def test_a_list_row_s_none_of_these_stands_alone(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    """As in a question of its own, a row's "None of these" cannot be ticked with an answer."""
+    post_step(client, "general", {"general.severe_episode": "yes"}, action="save")
+    row = {
+        "general.severe_list-0-what": "Throat closed",
+        "general.severe_list-0-care": ["er", "none"],
+    }
+    response = post_step(client, "general", row)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "“None of these” cannot be chosen together with other answers" in page
+    assert "Throat closed" in page  # what was typed is kept
+    assert "general.severe_list" not in load_intake(app, patient.public_id).answers
+
+
 def test_text_is_trimmed_and_blank_rows_are_dropped(
     app: Flask, client: FlaskClient, patient: Invited
 ) -> None:
