@@ -6,6 +6,7 @@ Each check returns readable problems instead of raising, so one run lists every 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from forms.schema import NON_ANSWERS, NONE_CODES, NOT_SURE, PREFER_NOT, Catalog, Item
 
@@ -28,6 +29,8 @@ ARTICLE_CATEGORIES = (
     "Mitochondrial dysfunction",
 )
 _CHOICE_TYPES = ("single", "multi", "grid")
+#: Answers that mean "something not listed", which a free-text follow-up asks about.
+OTHER_CODES = {"other", "something_else"}
 
 
 def _offers(item: Item) -> set[str]:
@@ -104,6 +107,38 @@ def _check_answers(catalog: Catalog) -> list[str]:
     return problems
 
 
+def _check_list_fields(catalog: Catalog) -> list[str]:
+    """A choice inside a list row offers the two non-answers like every other question (a row's
+    subject, chosen from another question's answers, excepted)."""
+    problems = []
+    for item in catalog.items():
+        for f in item.fields:
+            if f.type in ("single", "multi") and f.answers_from is None:
+                missing = {NOT_SURE, PREFER_NOT} - {o.code for o in f.options}
+                if missing:
+                    problems.append(
+                        f"{item.id}.{f.id}: does not offer {', '.join(sorted(missing))}"
+                    )
+    return problems
+
+
+def _check_follow_ups(catalog: Catalog) -> list[str]:
+    """A core question's "Something else" is followed by a core "What else?": as an optional
+    question it would show only behind "Add more detail", and the patient who ticked "Something
+    else" would never be asked what it was."""
+    problems = []
+    for item in catalog.items():
+        if item.type != "text" or item.core or item.enable_when is None:
+            continue
+        for cond in item.enable_when.conditions:
+            gate = catalog.item(cond.item) if catalog.has_item(cond.item) else None
+            if gate is not None and gate.core and set(cond.answers) <= OTHER_CODES:
+                problems.append(
+                    f"{item.id}: follows {gate.id}'s {cond.answers[0]!r}, so is core too"
+                )
+    return problems
+
+
 def _check_lengths(catalog: Catalog) -> list[str]:
     problems = []
     for item in catalog.items():
@@ -136,12 +171,28 @@ def _check_sections(catalog: Catalog) -> list[str]:
     return problems
 
 
+#: Rules added after a version was released, with the first version they apply to. A released
+#: catalog never changes (its answers are read back with it), so a new rule cannot mend it.
+LATER_RULES: tuple[tuple[str, Callable[[Catalog], list[str]]], ...] = (
+    ("1.1", _check_list_fields),
+    ("1.1", _check_follow_ups),
+)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
 def catalog_problems(catalog: Catalog) -> list[str]:
     """Every rule the catalog breaks; an empty list means the catalog is sound."""
-    return (
+    problems = (
         _check_ids(catalog)
         + _check_enable_when(catalog)
         + _check_answers(catalog)
         + _check_lengths(catalog)
         + _check_sections(catalog)
     )
+    for since, rule in LATER_RULES:
+        if _version_key(catalog.version) >= _version_key(since):
+            problems += rule(catalog)
+    return problems

@@ -56,7 +56,7 @@ def test_patient_titles_are_plain() -> None:
 
 def test_catalog_has_a_version_and_core_and_optional_items() -> None:
     catalog = get_catalog()
-    assert catalog.version == "1.0"
+    assert catalog.version == "1.1"
     assert all(s.core_items for s in catalog.sections)
     assert sum(1 for i in catalog.items() if not i.core) > 50
 
@@ -88,6 +88,11 @@ def test_catalog_has_a_version_and_core_and_optional_items() -> None:
         (lambda d: _item(d, "general.main_concerns").pop("max_length"), "max_length"),
         (lambda d: _item(d, "general.main_concerns").update(max_length=100000), "max_length"),
         (lambda d: _item(d, "general.impact").update(anchors=["0 = none"]), "anchors at both ends"),
+        (lambda d: _item(d, "general.symptoms_other").update(core=False), "so is core too"),
+        (
+            lambda d: _item(d, "metal.test_list")["fields"][2]["answers"].pop(),
+            "metal.test_list.sample: does not offer prefer_not",
+        ),
     ],
 )
 def test_the_validator_catches_planted_mistakes(
@@ -150,6 +155,20 @@ def test_every_earlier_version_is_kept_unchanged_and_keeps_the_rules() -> None:
         catalog = get_catalog(version)
         assert catalog.version == version
         assert catalog_problems(catalog) == []
+
+
+def test_a_rule_added_later_holds_from_its_version_on(raw: dict[str, Any]) -> None:
+    """Version 1.0 was released before the follow-up and list-field rules: it is read back as it
+    was, while the same questions released again would be refused."""
+    old = yaml.safe_load(archived_path("1.0").read_text(encoding="utf-8"))
+    assert catalog_problems(parse_catalog(old)) == []
+    old["catalog_version"] = raw["catalog_version"]
+    problems = catalog_problems(parse_catalog(old))
+    assert (
+        "general.symptoms_other: follows general.symptoms's 'something_else', so is core too"
+        in problems
+    )
+    assert "med.current.kind: does not offer prefer_not" in problems
 
 
 def test_an_unknown_version_is_refused_clearly() -> None:

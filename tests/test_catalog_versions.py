@@ -25,6 +25,9 @@ from tests.test_pdf import pdf_text, squash
 
 OLD_TEXT = "In the last month, how often have you felt stressed or under pressure?"
 NEW_TEXT = "Over the past month, how often did you feel under pressure?"
+#: The version in force, and the one these tests release after it.
+CURRENT = get_catalog().version
+NEXT = f"{CURRENT.rsplit('.', 1)[0]}.{int(CURRENT.rsplit('.', 1)[1]) + 1}"
 
 
 def _clear_caches() -> None:
@@ -45,17 +48,17 @@ def _drop_last_section(data: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def release_1_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """Call it to release version 1.1 (by default one question reworded), the way
-    forms/archive/README.md says: 1.0 kept unchanged in the archive, the new catalog current."""
-    assert get_catalog().version == "1.0", "update this test's versions to the current one"
+def release_next(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Call it to release the next version (by default one question reworded), the way
+    forms/archive/README.md says: the current one kept unchanged in the archive beside the
+    versions released before it, the new catalog current."""
 
     def release(change: Callable[[dict[str, Any]], None] = _reword) -> None:
         archive = tmp_path / "archive"
-        archive.mkdir()
-        shutil.copy(CATALOG_PATH, archive / "catalog-1.0.yaml")
+        shutil.copytree(forms.loader.ARCHIVE_DIR, archive)
+        shutil.copy(CATALOG_PATH, archive / f"catalog-{CURRENT}.yaml")
         data = yaml.safe_load(CATALOG_PATH.read_text(encoding="utf-8"))
-        data["catalog_version"] = "1.1"
+        data["catalog_version"] = NEXT
         change(data)
         current = tmp_path / "catalog.yaml"
         current.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -78,28 +81,28 @@ def test_a_form_half_filled_in_keeps_its_version_through_to_the_pdf_and_exports(
     app: Flask,
     client: FlaskClient,
     invite: Callable[..., Invited],
-    release_1_1: Callable[..., None],
+    release_next: Callable[..., None],
     tmp_path: Path,
 ) -> None:
     before = invite()
     sign_in(client, before)
     assert OLD_TEXT in client.get("/step/stress").get_data(as_text=True)
-    release_1_1()
+    release_next()
 
     # The patient comes back after the release: same questions as before.
     step = client.get("/step/stress").get_data(as_text=True)
     assert OLD_TEXT in step and NEW_TEXT not in step
-    _fill_in(app, before.public_id, "1.0")
+    _fill_in(app, before.public_id, CURRENT)
     assert OLD_TEXT in client.get("/review").get_data(as_text=True)
     assert client.post("/submit").status_code == 303
     submission = load_intake(app, before.public_id).submission
-    assert submission is not None and submission.catalog_version == "1.0"
+    assert submission is not None and submission.catalog_version == CURRENT
     assert submission.pdf is not None
     text = squash(pdf_text(submission.pdf, tmp_path))
     assert squash(OLD_TEXT) in text and squash(NEW_TEXT) not in text
-    assert "catalog version 1.0" in text
+    assert f"catalog version {CURRENT}" in text
 
-    # The clinician reads it with the same questions; the exports point at version 1.0.
+    # The clinician reads it with the same questions; the exports point at its version.
     make_user(app)
     staff = app.test_client()
     assert login(staff).status_code == 303
@@ -108,16 +111,16 @@ def test_a_form_half_filled_in_keeps_its_version_through_to_the_pdf_and_exports(
     api = f"/clinic/api/v1/intakes/{before.public_id}/questionnaire-response"
     response = staff.get(api)
     assert response.status_code == 200
-    assert response.get_json()["questionnaire"].endswith("|1.0")
-    old = staff.get("/fhir/Questionnaire/intake-history-1.0").get_json()
-    assert old["version"] == "1.0" and OLD_TEXT in str(old)
+    assert response.get_json()["questionnaire"].endswith(f"|{CURRENT}")
+    old = staff.get(f"/fhir/Questionnaire/intake-history-{CURRENT}").get_json()
+    assert old["version"] == CURRENT and OLD_TEXT in str(old)
     latest = staff.get("/fhir/Questionnaire/intake-history").get_json()
-    assert latest["version"] == "1.1" and NEW_TEXT in str(latest)
+    assert latest["version"] == NEXT and NEW_TEXT in str(latest)
     assert staff.get("/fhir/Questionnaire/intake-history-0.9").status_code == 404
 
     # A patient invited after the release gets the new version.
     after = invite(name="John Roe")
-    assert load_intake(app, after.public_id).catalog_version == "1.1"
+    assert load_intake(app, after.public_id).catalog_version == NEXT
     other = app.test_client()
     sign_in(other, after)
     step = other.get("/step/stress").get_data(as_text=True)
@@ -137,13 +140,13 @@ def test_a_patient_whose_version_the_service_lacks_is_told_plainly(
 
 
 def test_the_worklist_counts_each_intake_s_sections_in_its_own_version(
-    app: Flask, client: FlaskClient, patient: Invited, release_1_1: Callable[..., None]
+    app: Flask, client: FlaskClient, patient: Invited, release_next: Callable[..., None]
 ) -> None:
     sections_before = len(get_catalog().sections)
     with app.app_context(), db.transaction() as tx:
         intake = tx.scalars(select(Intake).where(Intake.public_id == patient.public_id)).one()
         intake.sections_saved = ["general"]
-    release_1_1(_drop_last_section)
+    release_next(_drop_last_section)
     assert len(get_catalog().sections) == sections_before - 1
 
     make_user(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
@@ -191,6 +192,25 @@ def test_follow_up_appears_on_the_next_page_load_and_hidden_is_not_no(
     assert submitted is not None
     assert "general.severe_list" not in submitted.answers
     assert submitted.answers["general.severe_episode"] == "no"
+
+
+@pytest.mark.parametrize(
+    ("section", "gate", "answer", "follow_up"),
+    [
+        ("general", "general.symptoms", "something_else", "general.symptoms_other"),
+        ("stress", "stress.reaction.noticed", "something_else", "stress.reaction.other"),
+        ("infection", "infection.told", "other", "infection.told_other"),
+    ],
+)
+def test_something_else_is_followed_by_what_it_was_without_more_detail(
+    client: FlaskClient, patient: Invited, section: str, gate: str, answer: str, follow_up: str
+) -> None:
+    """A patient who ticks "Something else" is asked what, on the core form (catalog 1.1)."""
+    response = post_step(client, section, {gate: [answer]})
+    assert f"/step/{section}?notice=more&new=" in response.location
+    assert follow_up in response.location.split("new=")[1].split(",")
+    page = client.get(response.location).get_data(as_text=True)
+    assert f'id="f-{follow_up}"' in page
 
 
 def test_optional_detail_is_offered_and_remembered(
