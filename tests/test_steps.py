@@ -90,6 +90,43 @@ def test_a_list_row_s_none_of_these_stands_alone(
     assert "general.severe_list" not in load_intake(app, patient.public_id).answers
 
 
+@pytest.mark.parametrize(
+    ("action", "extra", "leave_to", "link"),
+    [
+        ("save", {}, "/saved", "Finish later"),
+        ("back", {}, "/welcome", "Go back"),
+        ("back", {"_return": "review"}, "/review", "Go back"),
+    ],
+)
+def test_a_half_typed_year_does_not_keep_the_patient_from_leaving(
+    app: Flask,
+    client: FlaskClient,
+    patient: Invited,
+    action: str,
+    extra: dict[str, str],
+    leave_to: str,
+    link: str,
+) -> None:
+    """A tired patient who typed "19" and presses "Save and finish later" or "Back" is told
+    what is wrong, and can still go: everything else on the page is saved."""
+    fields = {"general.onset_year-year": "19", "general.course": "worse", **extra}
+    response = post_step(client, "general", fields, action=action)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Enter a year as 4 digits" in page and 'value="19"' in page
+    assert f'<a href="{leave_to}">{link}</a>' in page
+    assert load_intake(app, patient.public_id).answers["general.course"] == "worse"
+    assert client.get(leave_to).status_code == 200
+
+
+def test_other_buttons_on_an_error_offer_no_way_round_it(
+    client: FlaskClient, patient: Invited
+) -> None:
+    response = post_step(client, "general", {"general.onset_year-year": "19"}, action="next")
+    assert response.status_code == 422
+    assert "leave these answers for now" not in response.get_data(as_text=True)
+
+
 def test_text_is_trimmed_and_blank_rows_are_dropped(
     app: Flask, client: FlaskClient, patient: Invited
 ) -> None:

@@ -43,6 +43,9 @@ class StepPage:
     to_review: bool = False
     #: Questions that just appeared because of the answers (listed in the notice).
     new_items: list[Item] = field(default_factory=list)
+    #: After "Save and finish later" or "Back" stopped on an error: where the patient can go
+    #: anyway, leaving the answers in error as they were (a half-typed year must not trap them).
+    leave: tuple[str, str] | None = None
 
     @property
     def total(self) -> int:

@@ -28,6 +28,7 @@ from intake import db
 from intake.clock import utcnow
 from intake.drafts import (
     REVIEW,
+    WELCOME,
     FrozenError,
     lock_for_update,
     move_to,
@@ -232,6 +233,11 @@ def step(section_id: str) -> ResponseReturnValue:
         return _render_step(page, 409)
     if problems:
         page = step_page(catalog, section, intake, posted=True)
+        if action.kind == "save":
+            page.leave = ("save", url_for("patient.saved"))
+        elif action.kind == "back":
+            back = place_after(catalog, section, "back", to_review=page.to_review)
+            page.leave = ("back", _place_url(back))
         return _render_step(page, 422)
     return redirect(_after_save(catalog, page, action, intake, new_items), 303)
 
@@ -263,7 +269,7 @@ def _after_save(
 
 
 def _place_url(place: str | None) -> str:
-    if place is None:
+    if place is None or place == WELCOME:
         return url_for("patient.welcome")
     if place == REVIEW:
         return url_for("patient.review")
