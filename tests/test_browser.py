@@ -17,8 +17,10 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from forms.loader import get_catalog
 from intake import create_app, db
 from intake.db import Base
+from intake.demo import demo_answers, demo_detail_sections
 from intake.invitations import create_invitation
 from intake.models import Intake
 
@@ -238,3 +240,67 @@ def test_patient_completes_the_form_with_the_keyboard_only(
         assert submission.answers["general.main_concerns"] == CONCERNS
         assert submission.pdf is not None and submission.pdf.startswith(b"%PDF")
         assert submission.pdf_error is None
+
+
+# Where each cell of a list answer's table sits, what its ::before shows, and whether the page or
+# the table's scroll box is wider than the screen.
+LIST_LAYOUT = """row => {
+    const wrap = row.querySelector('.table-wrap');
+    const head = row.querySelector('thead').getBoundingClientRect();
+    const cells = [...row.querySelectorAll('tbody tr:first-child td')].map(td => {
+        const box = td.getBoundingClientRect();
+        const label = getComputedStyle(td, '::before').content;
+        return {top: box.top, bottom: box.bottom, label, text: td.innerText};
+    });
+    const html = document.documentElement;
+    return {
+        pageOverflow: html.scrollWidth > html.clientWidth,
+        tableOverflow: wrap.scrollWidth > wrap.clientWidth,
+        headerShown: head.width > 1 && head.height > 1,
+        cells,
+    };
+}"""
+
+
+def test_list_answers_stack_on_a_phone_and_stay_a_table_on_a_desktop(
+    live_app: tuple[Any, str], browser: Any
+) -> None:
+    app, base = live_app
+    with app.app_context(), db.transaction() as tx:
+        invited = create_invitation(tx, "Ada Example", DOB)
+        token, public_id = invited.token, invited.intake.public_id
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/start?t={token}")
+        page.fill("#dob-day", str(DOB.day))
+        page.fill("#dob-month", str(DOB.month))
+        page.fill("#dob-year", str(DOB.year))
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        catalog = get_catalog()
+        with app.app_context(), db.transaction() as tx:
+            intake = tx.scalars(select(Intake).where(Intake.public_id == public_id)).one()
+            intake.answers = demo_answers(catalog)
+            intake.detail_sections = demo_detail_sections(catalog)
+            intake.sections_saved = [s.id for s in catalog.sections]
+
+        # On a 320 px phone: one block per food, each answer under its column's label.
+        page.goto(f"{base}/review")
+        foods = page.locator(".answer-row", has_text="List the foods or drinks")
+        phone = foods.evaluate(LIST_LAYOUT)
+        assert not phone["pageOverflow"] and not phone["tableOverflow"], phone
+        assert not phone["headerShown"], "the header row is for screen readers only on a phone"
+        first, second = phone["cells"][:2]
+        assert first["label"] == '"Food or drink"' and "Aged cheese" in first["text"], first
+        assert second["top"] >= first["bottom"] - 1, "cells are stacked, not side by side"
+
+        # On a desktop: a table with its header row, cells side by side, no labels repeated.
+        page.set_viewport_size({"width": 1280, "height": 900})
+        desktop = foods.evaluate(LIST_LAYOUT)
+        assert desktop["headerShown"], desktop
+        first, second = desktop["cells"][:2]
+        assert first["label"] == "none" and first["top"] == second["top"], desktop
+    finally:
+        context.close()
