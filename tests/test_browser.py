@@ -262,9 +262,11 @@ LIST_LAYOUT = """row => {
 }"""
 
 
-def test_list_answers_stack_on_a_phone_and_stay_a_table_on_a_desktop(
+def test_list_answers_stack_in_the_patient_s_column_at_every_width(
     live_app: tuple[Any, str], browser: Any
 ) -> None:
+    """The patient's column is never wider than 40rem, too narrow for a 7-column table: each list
+    row is one block, each answer under its column's label, on a phone and on a desktop."""
     app, base = live_app
     with app.app_context(), db.transaction() as tx:
         invited = create_invitation(tx, "Ada Example", DOB)
@@ -279,28 +281,31 @@ def test_list_answers_stack_on_a_phone_and_stay_a_table_on_a_desktop(
         page.fill("#dob-year", str(DOB.year))
         with page.expect_navigation():
             page.click("button[type=submit]")
-        catalog = get_catalog()
-        with app.app_context(), db.transaction() as tx:
-            intake = tx.scalars(select(Intake).where(Intake.public_id == public_id)).one()
-            intake.answers = demo_answers(catalog)
-            intake.detail_sections = demo_detail_sections(catalog)
-            intake.sections_saved = [s.id for s in catalog.sections]
+        fill_with_demo_answers(app, public_id)
 
-        # On a 320 px phone: one block per food, each answer under its column's label.
         page.goto(f"{base}/review")
         foods = page.locator(".answer-row", has_text="List the foods or drinks")
-        phone = foods.evaluate(LIST_LAYOUT)
-        assert not phone["pageOverflow"] and not phone["tableOverflow"], phone
-        assert not phone["headerShown"], "the header row is for screen readers only on a phone"
-        first, second = phone["cells"][:2]
-        assert first["label"] == '"Food or drink"' and "Aged cheese" in first["text"], first
-        assert second["top"] >= first["bottom"] - 1, "cells are stacked, not side by side"
-
-        # On a desktop: a table with its header row, cells side by side, no labels repeated.
-        page.set_viewport_size({"width": 1280, "height": 900})
-        desktop = foods.evaluate(LIST_LAYOUT)
-        assert desktop["headerShown"], desktop
-        first, second = desktop["cells"][:2]
-        assert first["label"] == "none" and first["top"] == second["top"], desktop
+        reactions = page.locator(".answer-row", has_text="Tell us about each reaction you remember")
+        for width in (320, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            for row in (foods, reactions):
+                layout = row.evaluate(LIST_LAYOUT)
+                assert not layout["pageOverflow"] and not layout["tableOverflow"], (width, layout)
+                assert not layout["headerShown"], "the header row is for screen readers only"
+                first, second = layout["cells"][:2]
+                assert first["label"] != "none", (width, first)
+                assert second["top"] >= first["bottom"] - 1, "cells are stacked, not side by side"
+            first = foods.evaluate(LIST_LAYOUT)["cells"][0]
+            assert first["label"] == '"Food or drink"' and "Aged cheese" in first["text"], first
     finally:
         context.close()
+
+
+def fill_with_demo_answers(app: Any, public_id: str) -> None:
+    """Give an intake the demo's answers, every section saved (as if the patient had typed them)."""
+    catalog = get_catalog()
+    with app.app_context(), db.transaction() as tx:
+        intake = tx.scalars(select(Intake).where(Intake.public_id == public_id)).one()
+        intake.answers = demo_answers(catalog)
+        intake.detail_sections = demo_detail_sections(catalog)
+        intake.sections_saved = [s.id for s in catalog.sections]

@@ -1,4 +1,5 @@
-"""The idle-timeout notice and a form kept through sign-in, in a real browser (CSRF and CSP on).
+"""Clinic pages in a real browser (CSRF and CSP on): the idle-timeout notice and a form kept
+through sign-in, and list answers laid out for the screen they are on.
 
 Uses Playwright's fake clock to jump 14 minutes ahead instead of waiting for them.
 """
@@ -12,8 +13,17 @@ from sqlalchemy import select
 
 from intake import accounts, db
 from intake.clock import utcnow
-from intake.models import UserSession
-from tests.test_browser import TIMEOUT_MS, browser, live_app  # noqa: F401  (fixtures)
+from intake.invitations import create_invitation
+from intake.models import Intake, UserSession
+from intake.submissions import submit_intake
+from tests.test_browser import (  # noqa: F401  (browser and live_app are fixtures)
+    DOB,
+    LIST_LAYOUT,
+    TIMEOUT_MS,
+    browser,
+    fill_with_demo_answers,
+    live_app,
+)
 
 pytestmark = pytest.mark.browser
 EMAIL = "dr.ada@example.org"
@@ -119,3 +129,33 @@ def test_when_the_session_ends_an_untouched_page_goes_to_sign_in(
     assert "ended=1" in page.url and "next=/clinic/invitations/new" in page.url
     assert page.locator("#password").is_visible()
     context.close()
+
+
+def test_the_clinic_page_keeps_list_tables_on_a_desktop_and_stacks_them_on_a_phone(
+    live_app: tuple[Any, str],  # noqa: F811
+    browser: Any,  # noqa: F811
+) -> None:
+    app, base = live_app
+    with app.app_context(), db.transaction() as tx:
+        public_id = create_invitation(tx, "Ada Example", DOB).intake.public_id
+    fill_with_demo_answers(app, public_id)
+    with app.app_context(), db.transaction() as tx:
+        submit_intake(tx, tx.scalars(select(Intake).where(Intake.public_id == public_id)).one())
+    context, page = clinician_browser(app, browser)
+    try:
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(f"{base}/clinic/intakes/{public_id}")
+        sign_in(page, base)
+        reactions = page.locator(".answer-row", has_text="Tell us about each reaction you remember")
+        desktop = reactions.evaluate(LIST_LAYOUT)
+        assert desktop["headerShown"] and not desktop["tableOverflow"], desktop
+        first, second = desktop["cells"][:2]
+        assert first["label"] == "none" and first["top"] == second["top"], desktop
+
+        page.set_viewport_size({"width": 320, "height": 640})
+        phone = reactions.evaluate(LIST_LAYOUT)
+        assert not phone["headerShown"] and not phone["tableOverflow"], phone
+        first, second = phone["cells"][:2]
+        assert first["label"] != "none" and second["top"] >= first["bottom"] - 1, phone
+    finally:
+        context.close()
