@@ -32,9 +32,14 @@ PAGE_SIZES = ("A4", "Letter")
 
 #: Font families the summary needs, and the Debian package that provides each. Emoji come from
 #: Noto Color Emoji through fontconfig's fallback (the stylesheet cannot name it, see there) or,
-#: failing that, from Symbola.
+#: failing that, from Symbola. So do Thai, Indic, Ethiopic and most other scripts DejaVu lacks:
+#: fonts-noto-core has one family per script; Devanagari stands for them all here.
 FONT_NEEDS: dict[str, tuple[tuple[str, ...], str]] = {
     "DejaVu Sans": (("DejaVu Sans",), "fonts-dejavu-core"),
+    "Noto Sans for Thai, Indic, Ethiopic and other scripts": (
+        ("Noto Sans Devanagari",),
+        "fonts-noto-core",
+    ),
     "Noto Sans CJK": (("Noto Sans CJK SC", "Noto Sans CJK JP"), "fonts-noto-cjk"),
     "Symbola or Noto Color Emoji": (("Symbola", "Noto Color Emoji"), "fonts-symbola"),
 }
