@@ -397,6 +397,23 @@ def test_accented_cyrillic_greek_cjk_and_emoji_come_back_out(
         assert word in text
 
 
+def test_thai_devanagari_arabic_and_ethiopic_print_as_letters_and_come_back_out(
+    render: Render, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without fonts-noto-core, Thai, Devanagari and Ethiopic printed as empty boxes. WeasyPrint
+    still maps each box to its character, so the text extracted fine: only its missing-glyph
+    warning tells, hence the in-process render (the renderer process logs to its own stderr)."""
+    words = ["สวัสดีครับ", "नमस्ते", "مرحبا بكم", "ሰላም"]
+    answers = {**demo_answers(get_catalog()), "closing.anything_else": " / ".join(words)}
+    with caplog.at_level("WARNING", logger="weasyprint"):
+        data = render(answers, fetcher=DenyAllFetcher())
+    boxes = [r for r in caplog.records if ".notdef glyph" in r.getMessage()]
+    assert not boxes, f"{len(boxes)} characters printed as boxes: is fonts-noto-core installed?"
+    text = squash(pdf_text(data, tmp_path))
+    for word in words:
+        assert word in text
+
+
 def test_no_fraction_or_total_outside_patient_text(app: Flask, tmp_path: Path) -> None:
     catalog = get_catalog()
     answers = {**demo_answers(catalog), "closing.visit_goals": "Pain was 7/10 and 2/3 of days bad"}
@@ -500,6 +517,7 @@ def test_weasyprint_logs_never_carry_the_document_s_words(
 ) -> None:
     """WeasyPrint logs each character no font has, and each URL it refused: both come from the
     patient's answers, so only its fixed message text may reach a log."""
+    # With fonts-noto-core installed only the private-use character has no glyph anywhere.
     words = "Jane ሰላም नमस्ते \ue000"
     with caplog.at_level("DEBUG", logger="weasyprint"):
         render_html_pdf(f'<p>{words}</p><img src="file:///etc/jane-doe-notes">')
