@@ -55,7 +55,7 @@ def valid_codes(codes: tuple[str, ...]) -> Validator:
 
 
 def exclusive(question: Item | ListField) -> Validator:
-    """ "None of these", "Not sure" and "Prefer not to say" stand alone in a multi-choice."""
+    """Let "None of these", "Not sure" and "Prefer not to say" stand alone in a multi-choice."""
 
     def check(_form: Form, field: Field) -> None:
         chosen = set(field.data or [])
