@@ -56,14 +56,35 @@ def branch_enabled(catalog: Catalog, item: Item, answers: Answers) -> bool:
 def hidden_reason(
     catalog: Catalog, item: Item, answers: Answers, visibility: Visibility
 ) -> HiddenReason | None:
-    """Why the patient was not (or would not be) shown this item; None when it is shown."""
+    """Why the patient was not (or would not be) shown this item; None when it is shown.
+
+    An optional item whose gate answers rule it out is hidden by those answers, not by the
+    closed detail: opening the detail would not show it either, and "optional detail not
+    opened" would tell the clinician a question was skipped that never applied.
+    """
     if item.clinic_opt_in and item.id not in visibility.clinic_opt_ins:
         return "clinic"
     if not item.core and item.section_id not in visibility.detail_sections:
-        return "optional"
+        return "branch" if _ruled_out(catalog, item, answers, visibility) else "optional"
     if not branch_enabled(catalog, item, answers):
         return "branch"
     return None
+
+
+def _ruled_out(catalog: Catalog, item: Item, answers: Answers, visibility: Visibility) -> bool:
+    """Whether answers the patient was shown close every way to this item: each gate was shown
+    and answered otherwise, or is itself ruled out. A gate behind closed detail rules nothing
+    out, since opening the detail could still lead to the item."""
+    if item.enable_when is None:
+        return False
+    for cond in item.enable_when.conditions:
+        gate = catalog.item(cond.item)
+        reason = hidden_reason(catalog, gate, answers, visibility)
+        if reason is None and _holds(cond, answers):
+            return False
+        if reason not in (None, "branch"):
+            return False
+    return True
 
 
 def visible_items(

@@ -365,11 +365,16 @@ def section_view(
 
 
 def _marks(options_of: Item | ListField, codes: list[Any]) -> tuple[Mark, ...]:
-    """The distinct values given across a list's rows, in the order given; Not answered if none."""
+    """The distinct values given across a list's rows, in the order given, then Not answered
+    when any row left it blank: "Every time" alone, where two of three foods had no answer,
+    would speak for all three."""
     given = [code for code in codes if code not in (None, "", [])]
     if not given:
         return (_mark(options_of, None),)
-    return tuple(dict.fromkeys(_mark(options_of, code, short=True) for code in given))
+    marks = dict.fromkeys(_mark(options_of, code, short=True) for code in given)
+    if len(given) < len(codes):
+        marks[_mark(options_of, None)] = None
+    return tuple(marks)
 
 
 def _overview_from_list(

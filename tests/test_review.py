@@ -104,6 +104,30 @@ def test_the_overview_status_follows_the_reactions_question_and_the_section() ->
     assert rows["nutrient"].hidden == "optional"
 
 
+def test_an_optional_question_ruled_out_by_a_shown_answer_is_not_called_unopened() -> None:
+    """Supplements "No": the optional reactions question would not show with the detail open
+    either, so page 1 must not say the detail was not opened."""
+    ruled_out = _summary(
+        {"nutrient.supplements": "no", "trauma.consent": "yes", "trauma.ever": "prefer_not"}
+    )
+    rows = {r.section_id: r for r in ruled_out.overview}
+    assert rows["nutrient"].status_text == HIDDEN_TEXT["branch"]
+    assert rows["trauma"].status_text == HIDDEN_TEXT["branch"]
+    # The body lists them as not applying, and no longer counts them as detail not opened.
+    nutrient = next(s for s in ruled_out.sections if s.id == "nutrient")
+    assert _row(ruled_out, "nutrient.reaction.noticed").hidden == "branch"
+    assert _row(ruled_out, "nutrient.reaction.onset").hidden == "branch"
+
+    unopened = _summary({"nutrient.supplements": "yes"})
+    assert {r.section_id: r for r in unopened.overview}["nutrient"].status_text == HIDDEN_TEXT[
+        "optional"
+    ]
+    still_closed = next(s for s in unopened.sections if s.id == "nutrient")
+    assert nutrient.optional_not_opened < still_closed.optional_not_opened
+    # A follow-up whose gate is itself behind the closed detail could still be shown.
+    assert not any(r.item_id == "nutrient.reaction.onset" for r in still_closed.rows)
+
+
 def test_a_topic_is_skipped_exactly_when_its_section_has_no_answers() -> None:
     catalog = get_catalog()
     demo = demo_answers(catalog)
@@ -159,6 +183,21 @@ def test_follow_up_cells_name_their_state() -> None:
         for cell in (row.reactions, row.onset, row.how_often, row.last_time):
             assert all(m.text for m in cell)
             assert all(m.state == (m.text not in _answer_labels()) for m in cell), row
+
+
+def test_a_list_row_left_blank_is_counted_on_page_1_not_dropped() -> None:
+    """Three foods, one "Every time" and two blank: page 1 must not say "Every time" alone."""
+    foods = [
+        {"food": "Cheese", "symptoms": ["hives"], "how_often": "every_time"},
+        {"food": "Wine", "symptoms": ["flushing"]},
+        {"food": "Bread", "symptoms": ["hives"], "how_often": ""},
+    ]
+    rows = {
+        r.section_id: r
+        for r in _summary({"diet.reacts_food": "yes", "diet.food_list": foods}).overview
+    }
+    assert rows["diet"].how_often == (Mark("Every time"), Mark("Not answered", state=True))
+    assert rows["diet"].onset == (Mark("Not answered", state=True),)
 
 
 def test_non_answers_in_grids_lists_and_the_header_are_marked() -> None:
