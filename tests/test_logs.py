@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from intake.logs import DropQueryStrings
 
@@ -72,3 +73,21 @@ def test_development_server_log_drops_query_strings() -> None:
 
 def test_werkzeug_logger_has_the_filter(app: Any) -> None:
     assert any(isinstance(f, DropQueryStrings) for f in logging.getLogger("werkzeug").filters)
+
+
+def test_a_database_error_does_not_quote_patient_data(app: Flask) -> None:
+    """An error's text is what a traceback logs: it names the statement, never its values."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from intake import db
+
+    insert = text("INSERT INTO no_such_table (name) VALUES (:name)")
+    with (
+        app.app_context(),
+        db.engine().connect() as connection,
+        pytest.raises(DBAPIError) as caught,
+    ):
+        connection.execute(insert, {"name": "Zoë Private"})
+    assert "Zoë Private" not in str(caught.value)
+    assert "no_such_table" in str(caught.value)
