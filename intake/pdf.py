@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from importlib.metadata import version
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, render_template
@@ -143,13 +144,50 @@ def _file_part(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", ascii_only).strip("-")[:60].strip("-")
 
 
+@dataclass(frozen=True)
+class DownloadName:
+    """A download's file name: ``ascii`` always, and ``full`` when ASCII cannot spell the name.
+
+    A name with no ASCII spelling (山田 太郎) folded to nothing, so two such patients sent on the
+    same day got the same "Patient_..." file, or a given name sat in the family name's place.
+    ``full`` keeps the patient's own letters for RFC 6266's ``filename*``, which browsers use;
+    ``ascii`` stays for tools that read only ``filename``.
+    """
+
+    ascii: str
+    full: str | None = None
+
+    def header_options(self) -> dict[str, str]:
+        """``Content-Disposition`` parameters for Werkzeug's ``headers.set``."""
+        options = {"filename": self.ascii}
+        if self.full is not None:
+            options["filename*"] = "UTF-8''" + quote(self.full, safe="")
+        return options
+
+
+def _own_letters_part(name: str) -> str:
+    """The name in its own letters, with anything but letters, marks and digits as one "-"."""
+    kept = "".join(
+        c if unicodedata.category(c)[0] in "LMN" else "-"
+        for c in unicodedata.normalize("NFC", name)
+    )
+    return re.sub(r"-+", "-", kept).strip("-")[:60].strip("-")
+
+
 def pdf_filename(
     family_name: str, given_name: str, day: date, suffix: str = "intake-summary.pdf"
-) -> str:
+) -> DownloadName:
     """``Lastname_Firstname_YYYY-MM-DD_intake-summary.pdf`` (or another ``suffix`` for the other
-    exports of the same intake): ASCII, safe in headers and on disk."""
-    parts = [p for p in (_file_part(family_name), _file_part(given_name)) if p] or ["Patient"]
-    return f"{'_'.join(parts)}_{day.isoformat()}_{suffix}"
+    exports of the same intake): ASCII, safe in headers and on disk; a name part ASCII cannot
+    spell makes it ``Patient_YYYY-MM-DD_...``, with the name in its own letters beside it."""
+    names = (family_name, given_name)
+    ascii_parts = [_file_part(n) for n in names]
+    own_parts = [_own_letters_part(n) for n in names]
+    if all(a or not o for a, o in zip(ascii_parts, own_parts, strict=True)):
+        parts = [p for p in ascii_parts if p] or ["Patient"]
+        return DownloadName(f"{'_'.join(parts)}_{day.isoformat()}_{suffix}")
+    full = "_".join(p for p in own_parts if p)
+    return DownloadName(f"Patient_{day.isoformat()}_{suffix}", f"{full}_{day.isoformat()}_{suffix}")
 
 
 @cache

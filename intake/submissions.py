@@ -156,7 +156,7 @@ def mark_reviewed(intake: Intake, user_id: int) -> bool:
 
 def summary_filename(
     intake: Intake, submission: Submission, suffix: str = "intake-summary.pdf"
-) -> str:
+) -> pdf.DownloadName:
     """The download name: family and given name and the day it was sent, in the clinic's zone."""
     day = pdf_header(intake, submission).submitted_at.date()
     return pdf.pdf_filename(intake.family_name, intake.given_name, day, suffix)

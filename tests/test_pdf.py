@@ -16,6 +16,7 @@ from datetime import date
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import weasyprint
@@ -25,7 +26,13 @@ from pypdf import PdfReader
 from forms.loader import get_catalog
 from forms.logic import Visibility
 from intake.demo import demo_answers, demo_detail_sections, demo_pdf_header
-from intake.pdf import pdf_filename, render_summary_pdf, summary_html, warn_if_slow_subsetting
+from intake.pdf import (
+    DownloadName,
+    pdf_filename,
+    render_summary_pdf,
+    summary_html,
+    warn_if_slow_subsetting,
+)
 from intake.pdf_engine import FONT_CONFIG, PDF_VARIANT, DenyAllFetcher, SummaryHTML, render_html_pdf
 from intake.review import build_summary
 from tests.mixed import MIXED_DETAIL, MIXED_GLANCE, mixed_answers
@@ -492,11 +499,30 @@ def test_unknown_page_size_is_refused(app: Flask) -> None:
         ("Müller-Lüdenscheidt", "Zoë", "Muller-Ludenscheidt_Zoe_2026-11-25_intake-summary.pdf"),
         ("O'Brien Straße", "Łucja", "O-Brien-Strasse_Lucja_2026-11-25_intake-summary.pdf"),
         ('../../etc/"x"\r\n', "a;b", "etc-x_a-b_2026-11-25_intake-summary.pdf"),
-        ("山田", "太郎", "Patient_2026-11-25_intake-summary.pdf"),
     ],
 )
 def test_pdf_filename(family: str, given: str, expected: str) -> None:
-    assert pdf_filename(family, given, date(2026, 11, 25)) == expected
+    assert pdf_filename(family, given, date(2026, 11, 25)) == DownloadName(expected)
+
+
+@pytest.mark.parametrize(
+    ("family", "given", "full"),
+    [
+        ("山田", "太郎", "山田_太郎_2026-11-25_intake-summary.pdf"),
+        ("王秀英", "Zoë Ñúñez", "王秀英_Zoë-Ñúñez_2026-11-25_intake-summary.pdf"),
+        ("Иванова", "Анна/../x", "Иванова_Анна-x_2026-11-25_intake-summary.pdf"),
+    ],
+)
+def test_a_name_ascii_cannot_spell_keeps_its_own_letters(
+    family: str, given: str, full: str
+) -> None:
+    """Two patients with Chinese names sent on one day must not get the same file name."""
+    name = pdf_filename(family, given, date(2026, 11, 25))
+    assert name == DownloadName("Patient_2026-11-25_intake-summary.pdf", full)
+    options = name.header_options()
+    assert options["filename"] == "Patient_2026-11-25_intake-summary.pdf"
+    assert unquote(options["filename*"].removeprefix("UTF-8''")) == full
+    assert options["filename*"].isascii() and " " not in options["filename*"]
 
 
 def test_start_up_warns_when_subsetting_is_slow(

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -582,6 +583,21 @@ def test_the_pdf_download_is_the_stored_pdf(app: Flask, client: FlaskClient, cli
     assert response.headers["Cache-Control"] == "no-store"
     assert response.data.startswith(b"%PDF") and response.data == stored
     assert audit_actions(app, public_id)[-1] == (f"user:{clinic}", "pdf.download", ADDRESS, "ok")
+
+
+def test_a_name_ascii_cannot_spell_downloads_under_its_own_letters(
+    app: Flask, client: FlaskClient, clinic: int
+) -> None:
+    public_id = make_intake(app, "山田", "太郎")
+    submit_demo(app, public_id)
+    day = load_intake(app, public_id).submission.submitted_at.date().isoformat()  # type: ignore[union-attr]
+    response = client.get(
+        f"/clinic/intakes/{public_id}/summary.pdf", environ_base={"REMOTE_ADDR": ADDRESS}
+    )
+    own = quote(f"山田_太郎_{day}_intake-summary.pdf", safe="")
+    assert response.headers["Content-Disposition"] == (
+        f"attachment; filename=Patient_{day}_intake-summary.pdf; filename*=UTF-8''{own}"
+    )
 
 
 def test_a_missing_pdf_is_rendered_on_download_and_kept(

@@ -19,6 +19,7 @@ from intake.fhir.response import CatalogVersionError
 from intake.fhir.site import FHIR_JSON, QUESTIONNAIRE_ID, fhir_json
 from intake.invitations import find_by_public_id
 from intake.models import Intake, Submission
+from intake.pdf import DownloadName
 from intake.submissions import stored_pdf, summary_filename
 
 
@@ -51,9 +52,9 @@ def code_system(system_id: str) -> ResponseReturnValue:
     return response
 
 
-def _file_response(data: bytes, mimetype: str, filename: str) -> Response:
+def _file_response(data: bytes, mimetype: str, name: DownloadName) -> Response:
     response = Response(data, mimetype=mimetype)
-    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    response.headers.set("Content-Disposition", "attachment", **name.header_options())
     response.headers["Cache-Control"] = "no-store"
     return response
 

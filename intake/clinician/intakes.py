@@ -84,7 +84,7 @@ def summary_pdf(public_id: str) -> ResponseReturnValue:
         return render_template("clinician/pdf_failed.html", public_id=found.public_id), 503
     response = Response(data, mimetype="application/pdf")
     response.headers.set(
-        "Content-Disposition", "attachment", filename=summary_filename(found, submission)
+        "Content-Disposition", "attachment", **summary_filename(found, submission).header_options()
     )
     response.headers["Cache-Control"] = "no-store"
     return response
