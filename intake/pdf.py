@@ -64,6 +64,8 @@ def submitted_text(submitted_at: datetime, timezone: str) -> str:
         raise ValueError("submitted_at must be timezone-aware")
     local = submitted_at.astimezone(ZoneInfo(timezone))
     offset = local.strftime("%z")
+    if timezone == "UTC":  # not "(UTC, UTC+00:00)"
+        return f"{local:%Y-%m-%d %H:%M} (UTC)"
     return f"{local:%Y-%m-%d %H:%M} ({timezone}, UTC{offset[:3]}:{offset[3:]})"
 
 

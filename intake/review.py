@@ -353,15 +353,17 @@ def section_view(
     declined = any(
         item.nonanswer_exempt and answers.get(item.id) == DECLINE_CODE for item in section.items
     )
-    return SectionView(
+    view = SectionView(
         id=section.id,
         title=_(section.title),
         title_pdf=_(section.title_pdf),
         topic_area=section.article_category,
         rows=tuple(rows[:1]) if declined else tuple(rows),
-        optional_not_opened=0 if declined else closed,
+        optional_not_opened=closed,
         declined=declined,
     )
+    # A section declined or left empty says so; that its detail stayed closed goes without saying.
+    return replace(view, optional_not_opened=0) if view.note else view
 
 
 def _marks(options_of: Item | ListField, codes: list[Any]) -> tuple[Mark, ...]:
@@ -443,7 +445,10 @@ def overview_row(
     state = value_state(value)
     if state != "answered":
         return replace(base, status=state)
-    reactions = tuple(Mark(_short(noticed, c)) for c in value if c not in NOT_REACTIONS)
+    # In the question's own order, as for food and medicines, so a column reads alike down
+    # the page whatever order the patient ticked them in.
+    chosen = set(value) - set(NOT_REACTIONS)
+    reactions = tuple(Mark(_short(noticed, o.code)) for o in noticed.options if o.code in chosen)
     if not reactions:
         return replace(base, status="none")
 

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import warnings
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from intake.pdf import (
     DownloadName,
     pdf_filename,
     render_summary_pdf,
+    submitted_text,
     summary_html,
     warn_if_slow_subsetting,
 )
@@ -553,3 +554,15 @@ def test_weasyprint_logs_never_carry_the_document_s_words(
     for message in messages:
         assert not any(ch in message for ch in "ሰनम\ue000"), message
         assert "jane-doe" not in message and "U+1230" not in message, message
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        ("UTC", "2026-11-25 13:03 (UTC)"),
+        ("Europe/Berlin", "2026-11-25 14:03 (Europe/Berlin, UTC+01:00)"),
+        ("America/New_York", "2026-11-25 08:03 (America/New_York, UTC-05:00)"),
+    ],
+)
+def test_the_submission_time_names_its_zone_once(zone: str, expected: str) -> None:
+    assert submitted_text(datetime(2026, 11, 25, 13, 3, tzinfo=UTC), zone) == expected

@@ -83,9 +83,32 @@ def test_a_declined_section_says_so_once() -> None:
     assert [r.item_id for r in trauma.rows] == ["trauma.consent"]
 
 
+def test_a_skipped_section_does_not_also_count_its_closed_detail() -> None:
+    sections = {s.id: s for s in _summary({"stress.level_month": "never"}).sections}
+    assert sections["sleep"].skipped and sections["sleep"].optional_not_opened == 0
+    assert not sections["stress"].skipped and sections["stress"].optional_not_opened > 0
+
+
+def test_reactions_on_page_1_keep_the_question_s_order() -> None:
+    ticked = {"stress.reaction.noticed": ["nausea", "hives", "tachycardia"]}
+    row = next(r for r in _summary(ticked).overview if r.section_id == "stress")
+    noticed = get_catalog().item("stress.reaction.noticed")
+    order = [o.code for o in noticed.options]
+    assert (
+        sorted(ticked["stress.reaction.noticed"], key=order.index)
+        != ticked["stress.reaction.noticed"]
+    )
+    expected = [
+        next(o.short_label for o in noticed.options if o.code == code)
+        for code in sorted(ticked["stress.reaction.noticed"], key=order.index)
+    ]
+    assert [m.text for m in row.reactions] == expected
+
+
 def test_optional_items_not_opened_are_counted_not_listed() -> None:
-    closed = next(s for s in _summary({}).sections if s.id == "stress")
-    opened = next(s for s in _summary({}, frozenset({"stress"})).sections if s.id == "stress")
+    answered = {"stress.level_month": "never"}
+    closed = next(s for s in _summary(answered).sections if s.id == "stress")
+    opened = next(s for s in _summary(answered, frozenset({"stress"})).sections if s.id == "stress")
     assert closed.optional_not_opened > 0 and opened.optional_not_opened == 0
     assert len(opened.rows) > len(closed.rows)
 
