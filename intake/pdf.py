@@ -28,7 +28,7 @@ from intake.pdf_renderer import RENDERER
 from intake.review import Summary, Table
 
 #: Stored with every PDF. The renderer process runs the WeasyPrint installed beside this code.
-RENDERER_VERSION = f"weasyprint {version('weasyprint')} / summary template 4"
+RENDERER_VERSION = f"weasyprint {version('weasyprint')} / summary template 5"
 PAGE_SIZES = ("A4", "Letter")
 
 #: Font families the summary needs, and the Debian package that provides each. Emoji come from

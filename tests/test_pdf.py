@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from io import BytesIO
 from pathlib import Path
@@ -126,6 +127,45 @@ def test_identifiers_standing_line_and_page_numbers_on_every_page(
             assert ident in flat, (number, ident)
         assert f"Page {number} of {len(pages)}" in flat
         assert STANDING_LINE in flat.replace("\u2019", "'"), number
+
+
+def test_running_header_keeps_a_long_identity_whole_and_names_the_section(
+    app: Flask, tmp_path: Path
+) -> None:
+    """A long name and MRN once wrapped the header and split the intake id at its hyphen; and a
+    page opening mid-section ("How often do you notice these then?") did not say which topic."""
+    header = replace(
+        HEADER,
+        patient_name="Maria Fernanda Rodríguez-Villanueva de la Cruz",
+        mrn="1234567890",
+        intake_id="W0QV-5PXK-PFNR",
+    )
+    catalog = get_catalog()
+    visibility = Visibility(detail_sections=frozenset(demo_detail_sections(catalog)))
+    with app.app_context():
+        summary = build_summary(catalog, demo_answers(catalog), visibility)
+        data = render_summary_pdf(summary, header)
+    headers = pages_of(pdf_text(data, tmp_path, "-layout", "-y", "0", "-H", "46", "-W", "600"))
+    bodies = pages_of(body_text(data, tmp_path))
+    identity = (
+        f"{header.patient_name} · DOB {header.date_of_birth.isoformat()} · MRN {header.mrn}"
+        f" · Intake {header.intake_id}"
+    )
+    headings = [
+        "At a glance: reactions the patient reported, by topic",
+        *(s.title_pdf for s in summary.sections),
+    ]
+    current = ""
+    assert len(headers) >= 6
+    for number, (top, body) in enumerate(zip(headers, bodies, strict=True), start=1):
+        lines = [squash(line) for line in top.splitlines() if line.strip()]
+        if number > 1:
+            opens_with = squash(body.splitlines()[0]) if body.strip() else ""
+            expected = opens_with if opens_with in headings else current
+            assert lines == [identity, f"Section: {expected}"], number
+        on_page = [h for h in headings if h in squash(body)]
+        if on_page:
+            current = max(on_page, key=lambda h: squash(body).rfind(h))
 
 
 @pytest.mark.parametrize("page_size", ["A4", "Letter"])
