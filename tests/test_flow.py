@@ -286,6 +286,35 @@ def test_a_list_entry_can_be_removed_even_with_a_choice_made(
     assert [row["name"] for row in rows] == ["Vitamin D"]
 
 
+def test_after_a_removal_a_row_s_error_stays_on_that_row(
+    client: FlaskClient, patient: Invited
+) -> None:
+    """Removing a row leaves the others with the indices they were posted with (1, 2, ...): a
+    mistake in one of them must be shown, and linked from the summary, on its own year box, not
+    on the row that now sits at its position."""
+    rows = {"med.takes_any": "yes", "med.current-0-name": "Cetirizine",
+            "med.current-1-name": "Vitamin D", "med.current-1-since-year": "2020",
+            "med.current-2-name": "Iron", "med.current-2-since-year": "20"}  # fmt: skip
+    assert post_step(client, "med", {"med.takes_any": "yes"}).status_code == 303
+    page = post_step(client, "med", {**rows, "action": "remove:med.current:0"})
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert 'href="#f-med.current-2-since-year"' in html  # Iron's box, not Vitamin D's
+    assert 'id="f-med.current-2-since-year-error"' in html
+    assert 'id="f-med.current-1-since-year-error"' not in html
+    assert 'id="f-med.current-2-since-year"' in html
+
+
+def test_a_page_shown_again_keeps_one_empty_row(client: FlaskClient, patient: Invited) -> None:
+    """A page with a mistake, shown again, keeps the one empty row it was sent with: it does not
+    gain another each time."""
+    assert post_step(client, "med", {"med.takes_any": "yes"}).status_code == 303
+    bad = {"med.takes_any": "yes", "med.current-0-name": "Cetirizine",
+           "med.current-0-since-year": "20", "med.current-1-name": ""}  # fmt: skip
+    html = post_step(client, "med", bad).get_data(as_text=True)
+    assert 'id="q-med.current-1"' in html and 'id="q-med.current-2"' not in html
+
+
 def test_add_more_detail_offers_only_questions_that_can_appear(
     client: FlaskClient, patient: Invited
 ) -> None:

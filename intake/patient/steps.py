@@ -12,6 +12,7 @@ from forms.logic import Visibility, visible_items
 from forms.schema import Catalog, Item, Section
 from intake.drafts import visibility_for
 from intake.models import Intake
+from intake.patient import filled
 from intake.patient.access import resume_ticket
 
 
@@ -115,6 +116,21 @@ def _flatten(item_id: str, name: str, errors: Any) -> list[FieldError]:
     return [FieldError(item_id, dom_id(name), str(message)) for message in errors or []]
 
 
+def _item_errors(item: Item, form_field: Any) -> list[FieldError]:
+    """The item's messages, each tied to its input. A list row is named by its own index, not
+    its position: after a "Remove" the rows keep the indices they were posted with (1, 2, ...),
+    so a position would put a message, and the summary's link, on another row's box."""
+    if item.type != "list":
+        return _flatten(item.id, item.id, form_field.errors)
+    return [e for row in form_field.entries for e in _flatten(item.id, row.name, row.errors)]
+
+
+def _needs_empty_row(entries: list[Any]) -> bool:
+    """Whether the list lacks an empty row to type into: a page shown again after an error has
+    one already (the last), and must not gain another each time it is sent."""
+    return not entries or filled(entries[-1].data)
+
+
 def posted_shown(section: Section) -> list[str]:
     """The section's items the submitted page says it showed (only those are saved)."""
     ids = set(request.form.getlist("_shown"))
@@ -147,9 +163,10 @@ def step_page(
     if posted:
         form.validate()
         for item in items:
-            errors += _flatten(item.id, item.id, form[item.id].errors)
+            errors += _item_errors(item, form[item.id])
     for item in items:
-        if item.type == "list" and len(form[item.id].entries) < item.max_rows:
+        entries = form[item.id].entries if item.type == "list" else []
+        if item.type == "list" and len(entries) < item.max_rows and _needs_empty_row(entries):
             form[item.id].append_entry()  # one empty row to type into
     return StepPage(
         catalog=catalog,
