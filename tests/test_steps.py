@@ -87,7 +87,59 @@ def test_a_list_row_s_none_of_these_stands_alone(
     page = response.get_data(as_text=True)
     assert "“None of these” cannot be chosen together with other answers" in page
     assert "Throat closed" in page  # what was typed is kept
-    assert "general.severe_list" not in load_intake(app, patient.public_id).answers
+    # The row is saved around the box in error, which stays as it was (not answered).
+    stored = load_intake(app, patient.public_id).answers
+    assert stored["general.severe_list"] == [{"what": "Throat closed"}]
+
+
+def test_an_error_in_one_list_row_does_not_cost_the_rest_of_the_list(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    """A half-typed year in a new medicine, then "Save and finish later": the page says the rest
+    was saved, so the new medicine and the edit to another entry must be, and a year in error
+    on a stored entry keeps the year it had."""
+    post_step(client, "general", {"general.severe_episode": "yes"}, action="save")
+    stored_rows = {
+        "general.severe_episode": "yes",
+        "general.severe_list-0-what": "Throat closed",
+        "general.severe_list-0-year-year": "2019",
+        "general.severe_list-1-what": "Hives all over",
+        "general.severe_list-1-year-year": "2021",
+    }
+    assert post_step(client, "general", stored_rows, action="save").status_code == 303
+    edited = {
+        "general.severe_episode": "yes",
+        "general.severe_list-0-what": "Throat closed, at a wedding",
+        "general.severe_list-0-year-year": "201",
+        "general.severe_list-1-what": "Hives all over",
+        "general.severe_list-1-year-year": "2021",
+        "general.severe_list-2-what": "Fainted after a hot bath",
+        "general.severe_list-2-year-year": "202",
+    }
+    response = post_step(client, "general", edited, action="save")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'value="201"' in page and 'value="202"' in page  # still there to be corrected
+    assert load_intake(app, patient.public_id).answers["general.severe_list"] == [
+        {"what": "Throat closed, at a wedding", "year": 2019},
+        {"what": "Hives all over", "year": 2021},
+        {"what": "Fainted after a hot bath"},
+    ]
+
+
+def test_questions_that_appear_on_an_error_page_are_pointed_out(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    """The next post lists them as shown: only this page can say they are new."""
+    response = post_step(
+        client,
+        "general",
+        {"general.severe_episode": "yes", "general.onset_year-year": "19"},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    notice = page.split('<div class="notice" role="status">', 1)[1].split("</div>", 1)[0]
+    assert '<a href="#q-general.severe_list">' in notice
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -215,12 +216,36 @@ def _new_items(items: list[Item], ids: str) -> list[Item]:
     return [item for item in items if item.id in wanted]
 
 
-def posted_answers(page: StepPage) -> tuple[dict[str, Any], set[str]]:
-    """Stored values for the valid items on the page, and the ids of the items with errors."""
-    problems = page.problem_ids
-    values = {
-        item.id: from_form_data(item, page.form[item.id].data)
-        for item in page.items
-        if item.id not in problems
-    }
-    return values, problems
+def posted_answers(page: StepPage, stored: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Stored values for the items on the page, and the ids of the items left as they were.
+
+    An item with an error keeps its stored value, except a list: its rows are saved with only
+    the boxes in error kept as stored. One half-typed year must not throw away a medicine list
+    typed since the last save while the page says the rest was saved.
+    """
+    values: dict[str, Any] = {}
+    unsaved: set[str] = set()
+    for item in page.items:
+        posted = page.form[item.id]
+        if item.id not in page.problem_ids:
+            values[item.id] = from_form_data(item, posted.data)
+        elif item.type == "list":
+            values[item.id] = _rows_around_errors(item, posted.entries, stored.get(item.id))
+        else:
+            unsaved.add(item.id)
+    return values, unsaved
+
+
+def _rows_around_errors(item: Item, entries: list[Any], stored: Any) -> Any:
+    """The list as posted, each box in error taken from the stored row it was drawn from (a row
+    keeps its posted index after a removal), or left out when that row is new."""
+    before = stored if isinstance(stored, list) else []
+    data = []
+    for entry in entries:
+        row = dict(entry.data)
+        index = int(entry.name.rsplit("-", 1)[1])
+        was = to_form_data(item, [before[index]])[0] if index < len(before) else {}
+        for field_id in entry.errors:
+            row[field_id] = was.get(field_id)
+        data.append(row)
+    return from_form_data(item, data)

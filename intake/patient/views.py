@@ -204,22 +204,25 @@ def step(section_id: str) -> ResponseReturnValue:
         return redirect(url_for("patient.done"), 303)
 
     page = step_page(catalog, section, intake, posted=True)
-    values, problems = posted_answers(page)
+    values, unsaved = posted_answers(page, intake.answers or {})
+    has_errors = bool(page.problem_ids)
     action = parse_action(request.form.get("action", "next"))
     seen = request.form.get("_version", type=int)
     new_items: list[Item] = []
     try:
         with db.transaction() as tx:
             lock_for_update(tx, intake)
-            shown = [i for i in posted_shown(section) if i not in problems]
+            shown = [i for i in posted_shown(section) if i not in unsaved]
             result = save_step(intake, section, values, shown, seen)
             if result.saved and action.kind in ("more", "less"):
                 set_detail(intake, section.id, action.kind == "more")
-            if result.saved and not problems:
-                if action.kind in ("next", "back"):
-                    visibility = visibility_for(intake)
-                    posted = request.form.getlist("_shown")
-                    new_items = newly_enabled(catalog, section, intake.answers, visibility, posted)
+            if result.saved and (has_errors or action.kind in ("next", "back")):
+                # Named on an error page too: the next post lists them as shown, and would
+                # never point them out.
+                visibility = visibility_for(intake)
+                posted = request.form.getlist("_shown")
+                new_items = newly_enabled(catalog, section, intake.answers, visibility, posted)
+            if result.saved and not has_errors:
                 if new_items:
                     move_to(intake, section.id)
                 else:
@@ -231,8 +234,11 @@ def step(section_id: str) -> ResponseReturnValue:
     if result.conflict:
         page = step_page(catalog, section, intake, posted=True, notice="conflict")
         return _render_step(page, 409)
-    if problems:
-        page = step_page(catalog, section, intake, posted=True)
+    if has_errors:
+        page = step_page(
+            catalog, section, intake, posted=True, notice="more" if new_items else None
+        )
+        page.new_items = new_items
         if action.kind == "save":
             page.leave = ("save", url_for("patient.saved"))
         elif action.kind == "back":
