@@ -277,6 +277,8 @@ def test_production_refuses_to_start_without_a_secret_key(
 ) -> None:
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("INTAKE_ENV", raising=False)
+    # Nor from instance/secret_key, which scripts/serve writes into this very checkout.
+    monkeypatch.setattr("intake.config._secret_key_file", lambda _path: None)
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
 
