@@ -15,6 +15,7 @@ from forms.loader import get_catalog
 from forms.logic import Visibility, shown_answers
 from intake import db
 from intake.demo import demo_answers
+from intake.drafts import visibility_for
 from intake.models import Submission
 from tests.conftest import Invited, load_intake, page_version, post_step, sign_in
 from tests.formdata import section_formdata
@@ -330,3 +331,25 @@ def test_add_more_detail_offers_only_questions_that_can_appear(
     post_step(client, "trauma", {gate.id: skip})
     page = client.get("/step/trauma").get_data(as_text=True)
     assert "Add more detail" not in page
+
+
+def test_hiding_the_optional_questions_says_their_answers_will_not_be_sent(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    """Hiding them withdraws their answers from what is sent: the page says so, before and after,
+    and showing them again brings the answers back."""
+    post_step(client, "stress", {"stress.level_month": "sometimes"}, action="more")
+    page = client.get("/step/stress").get_data(as_text=True)
+    assert "will not be sent" not in page  # nothing answered yet: nothing to warn about
+    answered = {"stress.level_month": "sometimes", "stress.control_month": "very_often"}
+    post_step(client, "stress", answered, action="save")
+    page = client.get("/step/stress").get_data(as_text=True)
+    assert "If you hide them, your answer to 1 of them will not be sent." in page
+    post_step(client, "stress", answered, action="less")
+    page = client.get("/step/stress").get_data(as_text=True)
+    assert "Your earlier answer to 1 of them is kept, but not sent unless you show them" in page
+    hidden = load_intake(app, patient.public_id)
+    sent = shown_answers(get_catalog(), hidden.answers, visibility_for(hidden))
+    assert "stress.control_month" not in sent and hidden.answers["stress.control_month"]
+    post_step(client, "stress", {"stress.level_month": "sometimes"}, action="more")
+    assert 'value="very_often" checked' in client.get("/step/stress").get_data(as_text=True)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import request
 
 from forms.builder import SectionForm, from_form_data, section_form_class, to_form_data
-from forms.logic import Visibility, visible_items
+from forms.logic import Visibility, value_state, visible_items
 from forms.schema import Catalog, Item, Section
 from intake.drafts import visibility_for
 from intake.models import Intake
@@ -39,6 +39,8 @@ class StepPage:
     version: int | None
     detail_on: bool
     optional_count: int = 0
+    #: Optional questions of this part with a stored answer: sent only while they are shown.
+    optional_answered: int = 0
     notice: str | None = None
     errors: list[FieldError] = field(default_factory=list)
     #: The patient came from the review page's "Change" link, and goes back there after saving.
@@ -181,6 +183,7 @@ def step_page(
         else request.form.get("_version", type=int),
         detail_on=section.id in visibility.detail_sections,
         optional_count=_optional_count(catalog, section, answers, visibility),
+        optional_answered=_optional_answered(catalog, section, answers, visibility),
         notice=notice,
         errors=errors,
         to_review=(request.form.get("_return") if posted else request.args.get("from")) == "review",
@@ -196,6 +199,19 @@ def _optional_count(
     chose to skip offers none)."""
     detail = replace(visibility, detail_sections=visibility.detail_sections | {section.id})
     return sum(not item.core for item in visible_items(catalog, section, answers, detail))
+
+
+def _optional_answered(
+    catalog: Catalog, section: Section, answers: dict[str, Any], visibility: Visibility
+) -> int:
+    """How many optional questions the detail would show that hold an answer. Hiding the detail
+    withdraws those answers from what is sent (they are kept, and come back with the detail), so
+    the page says so before and after: a patient tidying the page must not lose them unawares."""
+    detail = replace(visibility, detail_sections=visibility.detail_sections | {section.id})
+    return sum(
+        not item.core and value_state(answers.get(item.id)) != "not_answered"
+        for item in visible_items(catalog, section, answers, detail)
+    )
 
 
 def _remove_row(items: list[Item], form: SectionForm, action: Action) -> None:
