@@ -6,8 +6,11 @@
 from __future__ import annotations
 
 import os
+from contextlib import suppress
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 #: Largest request body accepted; the longest possible step (30 medicine rows) is far below it.
 MAX_CONTENT_LENGTH = 256 * 1024
@@ -34,6 +37,21 @@ def _flag(name: str, default: bool) -> bool:
     if not value:
         return default
     raise ConfigError(f"{name} must be true or false, not {value!r}.")
+
+
+def _unreachable_from_outside(config: dict[str, Any]) -> bool:
+    """Whether, in production, patient links would name this machine's own loopback address or
+    plain http: a patient's phone cannot open the first, and the second sends the link token in
+    the clear. ``scripts/serve`` fills in http://127.0.0.1:PORT for a local run, so a production
+    install that forgot PUBLIC_BASE_URL hands out links that cannot work."""
+    if config["INTAKE_ENV"] != "production":
+        return False
+    url = urlsplit(config["PUBLIC_BASE_URL"])
+    host = (url.hostname or "").lower()
+    loopback = host == "localhost" or host.endswith(".localhost")
+    with suppress(ValueError):
+        loopback = loopback or ip_address(host).is_loopback
+    return loopback or url.scheme != "https"
 
 
 def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -142,6 +160,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         raise ConfigError("PDF_RENDER_TIMEOUT_SECONDS must be a number of seconds above 0")
     if config["PDF_RENDERER_IDLE_SECONDS"] < 0:
         raise ConfigError("PDF_RENDERER_IDLE_SECONDS must be 0 (keep the renderer) or more")
+    config["PUBLIC_BASE_URL_UNREACHABLE"] = _unreachable_from_outside(config)
     if config["FHIR_CANONICAL_BASE"] is None:
         config["FHIR_CANONICAL_BASE"] = config["PUBLIC_BASE_URL"].rstrip("/") + "/fhir"
     if config["FHIR_MRN_SYSTEM"] is None:

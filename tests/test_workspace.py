@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from werkzeug.test import TestResponse
 from forms.loader import get_catalog
 from intake import db, migrate, states
 from intake.clock import utcnow
+from intake.config import load_config
 from intake.db import Base
 from intake.demo import demo_answers, demo_detail_sections
 from intake.invitations import Patient, find_by_public_id, invite_patient
@@ -787,3 +789,37 @@ def test_migration_0004_works_out_the_stage_and_keys_of_existing_intakes(app: Fl
             db.session().close()
             with engine.begin() as conn:
                 conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.mark.parametrize(
+    ("env", "base", "unreachable"),
+    [
+        ("production", None, True),  # the default, http://127.0.0.1:5000
+        ("production", "http://localhost:8080", True),
+        ("production", "https://[::1]/", True),
+        ("production", "http://intake.clinic.example", True),  # the token in the clear
+        ("production", "https://intake.clinic.example", False),
+        ("development", None, False),  # a local trial: links on this machine are the point
+    ],
+)
+def test_production_links_that_cannot_reach_a_patient_are_flagged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str, base: str | None, unreachable: bool
+) -> None:
+    monkeypatch.setenv("INTAKE_ENV", env)
+    if base is None:
+        monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("PUBLIC_BASE_URL", base)
+    config = load_config(tmp_path, {"SECRET_KEY": "k"})
+    assert config["PUBLIC_BASE_URL_UNREACHABLE"] is unreachable
+
+
+def test_the_link_page_warns_when_the_link_cannot_reach_a_patient(
+    app: Flask, client: FlaskClient, clinic: int
+) -> None:
+    page = client.post("/clinic/invitations/new", data=invite_form()).get_data(as_text=True)
+    assert "may not open for the person you give it to" not in page
+    app.config["PUBLIC_BASE_URL_UNREACHABLE"] = True
+    page = client.post("/clinic/invitations/new", data=invite_form()).get_data(as_text=True)
+    assert "This link may not open for the person you give it to." in page
+    assert "It starts with http://" in page and "PUBLIC_BASE_URL" in page
