@@ -309,3 +309,47 @@ def fill_with_demo_answers(app: Any, public_id: str) -> None:
         intake.answers = demo_answers(catalog)
         intake.detail_sections = demo_detail_sections(catalog)
         intake.sections_saved = [s.id for s in catalog.sections]
+
+
+#: Each 0 to 10 choice's box on the page, and whether the page scrolls sideways.
+SCALE_LAYOUT = """(fieldset) => ({
+  pageOverflow: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+  boxes: [...fieldset.querySelectorAll('.scale-numbers .option')].map(o => {
+    const r = o.getBoundingClientRect();
+    return {width: r.width, height: r.height, top: r.top};
+  }),
+})"""
+
+
+def test_a_0_to_10_scale_has_thumb_sized_choices_on_a_phone(
+    live_app: tuple[Any, str], browser: Any
+) -> None:
+    """At 320 px the eleven circles touched, each 26 px wide: a tired patient's thumb hits the
+    neighbour. Every choice is at least 44 px wide, in two rows if need be, never scrolled."""
+    app, base = live_app
+    with app.app_context(), db.transaction() as tx:
+        invited = create_invitation(tx, "Ada Example", DOB)
+        token = invited.token
+        invited.intake.answers = {"pain.ongoing": "yes"}
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/start?t={token}")
+        page.fill("#dob-day", str(DOB.day))
+        page.fill("#dob-month", str(DOB.month))
+        page.fill("#dob-year", str(DOB.year))
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        page.goto(f"{base}/step/pain")
+        scale = page.locator("fieldset.scale").first
+        for width in (320, 390, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            layout = scale.evaluate(SCALE_LAYOUT)
+            assert not layout["pageOverflow"], width
+            assert len(layout["boxes"]) == 11
+            assert min(b["width"] for b in layout["boxes"]) >= 44, (width, layout["boxes"])
+            rows = {round(b["top"]) for b in layout["boxes"]}
+            assert len(rows) == (1 if width == 1280 else 2), (width, rows)
+    finally:
+        context.close()
