@@ -353,3 +353,44 @@ def test_a_0_to_10_scale_has_thumb_sized_choices_on_a_phone(
             assert len(rows) == (1 if width == 1280 else 2), (width, rows)
     finally:
         context.close()
+
+
+def test_leaving_a_page_with_unsaved_typing_asks_first(
+    live_app: tuple[Any, str], browser: Any
+) -> None:
+    """A reload or a closed tab lost everything typed since the last button; a press of the
+    page's own buttons saves, and asks nothing."""
+    app, base = live_app
+    with app.app_context(), db.transaction() as tx:
+        token = create_invitation(tx, "Ada Example", DOB).token
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    asked: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        asked.append(dialog.type)
+        dialog.accept()
+
+    page.on("dialog", on_dialog)
+    try:
+        page.goto(f"{base}/start?t={token}")
+        page.fill("#dob-day", str(DOB.day))
+        page.fill("#dob-month", str(DOB.month))
+        page.fill("#dob-year", str(DOB.year))
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        page.goto(f"{base}/step/general")
+        page.reload()
+        assert asked == []  # nothing typed: nothing to ask
+        page.fill("textarea[name='general.main_concerns']", "Hives after hot showers")
+        with page.expect_navigation():
+            page.click(".actions button[value=next]")
+        assert asked == []  # saved by the page's own button
+        page.goto(f"{base}/step/general")
+        page.fill("textarea[name='general.main_concerns']", "Hives after hot showers, and cold")
+        page.close(run_before_unload=True)
+        page.wait_for_event("close")
+        assert asked == ["beforeunload"]
+    finally:
+        context.close()

@@ -15,6 +15,16 @@
     box.addEventListener("input", update);
     update();
   });
+  // Typing not yet saved: the browser asks before a reload, a closed tab or a link loses it.
+  // Only this page's own buttons save, so sending the form clears the question.
+  var unsaved = false;
+  if (holder) {
+    holder.addEventListener("input", function () { unsaved = true; });
+    holder.addEventListener("submit", function () { unsaved = false; });
+    window.addEventListener("beforeunload", function (event) {
+      if (unsaved) { event.preventDefault(); event.returnValue = ""; }
+    });
+  }
   // "None of these", "Not sure" and "Prefer not to say" clear the other choices, and back.
   var lone = ["none", "not_sure", "prefer_not", "no_change", "never_tested"];
   document.querySelectorAll("input[type=checkbox]").forEach(function (box) {
