@@ -275,12 +275,7 @@ def test_list_answers_stack_in_the_patient_s_column_at_every_width(
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     try:
-        page.goto(f"{base}/start?t={token}")
-        page.fill("#dob-day", str(DOB.day))
-        page.fill("#dob-month", str(DOB.month))
-        page.fill("#dob-year", str(DOB.year))
-        with page.expect_navigation():
-            page.click("button[type=submit]")
+        open_link(page, base, token)
         fill_with_demo_answers(app, public_id)
 
         page.goto(f"{base}/review")
@@ -299,6 +294,16 @@ def test_list_answers_stack_in_the_patient_s_column_at_every_width(
             assert first["label"] == '"Food or drink"' and "Aged cheese" in first["text"], first
     finally:
         context.close()
+
+
+def open_link(page: Any, base: str, token: str) -> None:
+    """Open the patient's link and confirm the date of birth, as the patient does."""
+    page.goto(f"{base}/start?t={token}")
+    page.fill("#dob-day", str(DOB.day))
+    page.fill("#dob-month", str(DOB.month))
+    page.fill("#dob-year", str(DOB.year))
+    with page.expect_navigation():
+        page.click("button[type=submit]")
 
 
 def fill_with_demo_answers(app: Any, public_id: str) -> None:
@@ -335,12 +340,7 @@ def test_a_0_to_10_scale_has_thumb_sized_choices_on_a_phone(
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     try:
-        page.goto(f"{base}/start?t={token}")
-        page.fill("#dob-day", str(DOB.day))
-        page.fill("#dob-month", str(DOB.month))
-        page.fill("#dob-year", str(DOB.year))
-        with page.expect_navigation():
-            page.click("button[type=submit]")
+        open_link(page, base, token)
         page.goto(f"{base}/step/pain")
         scale = page.locator("fieldset.scale").first
         for width in (320, 390, 1280):
@@ -374,12 +374,7 @@ def test_leaving_a_page_with_unsaved_typing_asks_first(
 
     page.on("dialog", on_dialog)
     try:
-        page.goto(f"{base}/start?t={token}")
-        page.fill("#dob-day", str(DOB.day))
-        page.fill("#dob-month", str(DOB.month))
-        page.fill("#dob-year", str(DOB.year))
-        with page.expect_navigation():
-            page.click("button[type=submit]")
+        open_link(page, base, token)
         page.goto(f"{base}/step/general")
         page.reload()
         assert asked == []  # nothing typed: nothing to ask
