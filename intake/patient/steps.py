@@ -171,6 +171,7 @@ def step_page(
         entries = form[item.id].entries if item.type == "list" else []
         if item.type == "list" and len(entries) < item.max_rows and _needs_empty_row(entries):
             form[item.id].append_entry()  # one empty row to type into
+    optional = _detail_items(catalog, section, answers, visibility)
     return StepPage(
         catalog=catalog,
         section=section,
@@ -182,8 +183,8 @@ def step_page(
         if intake is not None
         else request.form.get("_version", type=int),
         detail_on=section.id in visibility.detail_sections,
-        optional_count=_optional_count(catalog, section, answers, visibility),
-        optional_answered=_optional_answered(catalog, section, answers, visibility),
+        optional_count=len(optional),
+        optional_answered=sum(value_state(answers.get(i.id)) != "not_answered" for i in optional),
         notice=notice,
         errors=errors,
         to_review=(request.form.get("_return") if posted else request.args.get("from")) == "review",
@@ -191,27 +192,19 @@ def step_page(
     )
 
 
-def _optional_count(
+def _detail_items(
     catalog: Catalog, section: Section, answers: dict[str, Any], visibility: Visibility
-) -> int:
-    """How many optional questions "Add more detail" would show now: not those only a clinic
-    can switch on, nor follow-ups whose gate is not answered that way (so a section the patient
-    chose to skip offers none)."""
-    detail = replace(visibility, detail_sections=visibility.detail_sections | {section.id})
-    return sum(not item.core for item in visible_items(catalog, section, answers, detail))
+) -> list[Item]:
+    """The optional questions "Add more detail" would show now: not those only a clinic can
+    switch on, nor follow-ups whose gate is not answered that way (so a section the patient
+    chose to skip offers none).
 
-
-def _optional_answered(
-    catalog: Catalog, section: Section, answers: dict[str, Any], visibility: Visibility
-) -> int:
-    """How many optional questions the detail would show that hold an answer. Hiding the detail
-    withdraws those answers from what is sent (they are kept, and come back with the detail), so
-    the page says so before and after: a patient tidying the page must not lose them unawares."""
+    The page counts them, and those of them that hold an answer. Hiding the detail withdraws
+    those answers from what is sent (they are kept, and come back with the detail), so the page
+    says so before and after: a patient tidying the page must not lose them unawares.
+    """
     detail = replace(visibility, detail_sections=visibility.detail_sections | {section.id})
-    return sum(
-        not item.core and value_state(answers.get(item.id)) != "not_answered"
-        for item in visible_items(catalog, section, answers, detail)
-    )
+    return [i for i in visible_items(catalog, section, answers, detail) if not i.core]
 
 
 def _remove_row(items: list[Item], form: SectionForm, action: Action) -> None:
