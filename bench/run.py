@@ -125,8 +125,8 @@ def demo_summary_and_header(all_detail: bool = True) -> tuple[Any, Any]:
     the same answers with only the core questions the form shows by default."""
     from forms.loader import get_catalog
     from forms.logic import Visibility
-    from intake.demo import demo_answers, demo_detail_sections, demo_pdf_header
-    from intake.review import build_summary
+    from intake.intakes.demo import demo_answers, demo_detail_sections, demo_pdf_header
+    from intake.pdf.summary import build_summary
 
     catalog = get_catalog()
     visibility = Visibility(
@@ -144,12 +144,12 @@ def demo_answers_attachment(header: Any) -> Any:
     from flask import current_app
 
     from forms.loader import get_catalog
-    from intake.demo import DEMO_PATIENT, demo_answers
     from intake.fhir.response import PatientRef, build_response
     from intake.fhir.site import fhir_json, site_from_config
     from intake.fhir.validation import validate
-    from intake.pdf_job import PdfAttachment
-    from intake.submissions import ANSWERS_DESCRIPTION, ANSWERS_FILE
+    from intake.intakes.demo import DEMO_PATIENT, demo_answers
+    from intake.intakes.submissions import ANSWERS_DESCRIPTION, ANSWERS_FILE
+    from intake.pdf.job import PdfAttachment
 
     catalog = get_catalog()
     response = build_response(
@@ -187,8 +187,8 @@ class RenderResult:
 def bench_pdf(app: Any, renders: int) -> RenderResult:
     from pypdf import PdfReader
 
-    from intake.pdf import render_summary_pdf, summary_html
-    from intake.pdf_renderer import RENDERER
+    from intake.pdf.document import render_summary_pdf, summary_html
+    from intake.pdf.renderer import RENDERER
 
     heading(
         "PDF summary of the demo intake (every optional detail opened) as stored: PDF/A-3b, "
@@ -315,7 +315,7 @@ def bench_chromium(html: str, weasy: RenderResult, runs: int, tmp: Path) -> None
 # --- 3. Patient pages: step timings and page weight ----------------------------------------------
 def _sign_in(app: Any, client: Any, dob_ok: bool = True) -> tuple[str, Any]:
     from intake import db
-    from intake.invitations import create_invitation
+    from intake.intakes.invitations import create_invitation
 
     with app.app_context(), db.transaction() as tx:
         new = create_invitation(tx, "Alex Demo-Example", datetime(1984, 3, 9).date(), "BENCH-1", 14)
@@ -336,7 +336,7 @@ def _page_fields(html: str) -> tuple[str, list[str]]:
 def bench_steps(app: Any, iterations: int) -> None:
     from forms.builder import posted_fields
     from forms.loader import get_catalog
-    from intake.demo import demo_answers
+    from intake.intakes.demo import demo_answers
 
     heading(f"Step page server time (Flask test client, {iterations} GET and POST of /step/sleep)")
     client = app.test_client()
@@ -378,8 +378,8 @@ def _assets(html: str) -> list[str]:
 def bench_page_weight(app: Any) -> None:
     from forms.loader import get_catalog
     from intake import db
-    from intake.demo import demo_answers, demo_detail_sections
-    from intake.invitations import find_by_public_id
+    from intake.intakes.demo import demo_answers, demo_detail_sections
+    from intake.intakes.invitations import find_by_public_id
 
     heading("Patient page weight (HTML + its CSS + its JS, uncompressed; gzip in brackets)")
     catalog = get_catalog()
@@ -471,7 +471,7 @@ def _worklist_rows(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     from datetime import UTC, timedelta
 
     from forms.loader import get_catalog
-    from intake.names import search_key
+    from intake.intakes.names import search_key
 
     rng = random.Random(seed)
     now = datetime.now(UTC)
@@ -511,7 +511,8 @@ def _worklist_rows(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
 def bench_worklist(tmp: Path, rows: int, rounds: int) -> None:
     from sqlalchemy import func, insert, select
 
-    from intake import accounts, db
+    from intake import db
+    from intake.auth import accounts
     from intake.models import Intake
 
     heading(

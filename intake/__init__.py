@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
-# Flask is imported inside create_app: the PDF renderer process (intake.pdf_engine) imports this
+# Flask is imported inside create_app: the PDF renderer process (intake.pdf.engine) imports this
 # package for TEMPLATES and should not carry the web stack.
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -18,12 +18,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from intake import cli, db, health, logs, pdf, security
+    from intake import cli, db, health, logs, security
     from intake.api import bp as api_bp
     from intake.api import fhir_public
     from intake.clinician import bp as clinician_bp
     from intake.config import load_config
     from intake.patient import bp as patient_bp
+    from intake.pdf import document as pdf
 
     app = Flask(__name__, template_folder=str(TEMPLATES), instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

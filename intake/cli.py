@@ -13,15 +13,17 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from forms.loader import get_catalog
-from intake import accounts, api_tokens, audit, db, migrate, totp
-from intake.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
+from intake import db, migrate
+from intake.audit import log as audit
+from intake.auth import accounts, api_tokens, totp
+from intake.auth.passwords import PasswordRejected, check_password
 from intake.ehr import push
 from intake.ehr.errors import EhrError
 from intake.ehr.settings import KEY_ALGS, KeyAlg, ehr_settings, settings_problems
-from intake.invitations import create_invitation, find_by_public_id, patient_link
-from intake.passwords import PasswordRejected, check_password
-from intake.submissions import store_pdf as render_and_store
-from intake.submissions import stored_pdf, submit_intake
+from intake.intakes.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
+from intake.intakes.invitations import create_invitation, find_by_public_id, patient_link
+from intake.intakes.submissions import store_pdf as render_and_store
+from intake.intakes.submissions import stored_pdf, submit_intake
 
 if TYPE_CHECKING:
     from intake.ehr.keys import PrivateKey

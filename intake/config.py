@@ -93,11 +93,11 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "PDF_RENDERER_IDLE_SECONDS": float(os.environ.get("PDF_RENDERER_IDLE_SECONDS", 600)),
         # Questions a clinic must switch on deliberately (trauma.safe_now needs a same-day response).
         "CLINIC_OPT_INS": frozenset(filter(None, os.environ.get("CLINIC_OPT_INS", "").split(","))),
-        # Clinician accounts (intake.accounts): sessions end after this long without a request,
+        # Clinician accounts (intake.auth.accounts): sessions end after this long without a request,
         # and in any case this long after sign-in.
         "CLINICIAN_IDLE_MINUTES": int(os.environ.get("CLINICIAN_IDLE_MINUTES", 15)),
         "CLINICIAN_SESSION_HOURS": int(os.environ.get("CLINICIAN_SESSION_HOURS", 12)),
-        # Sign-in limits (intake.throttle): failures in a streak before a lock, per account and
+        # Sign-in limits (intake.auth.throttle): failures in a streak before a lock, per account and
         # per client address (a clinic behind one NAT address shares the second).
         "LOGIN_ACCOUNT_FAILURES": int(os.environ.get("LOGIN_ACCOUNT_FAILURES", 5)),
         "LOGIN_ADDRESS_FAILURES": int(os.environ.get("LOGIN_ADDRESS_FAILURES", 20)),
@@ -105,7 +105,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "LOGIN_MAX_LOCK_MINUTES": int(os.environ.get("LOGIN_MAX_LOCK_MINUTES", 60)),
         # An argon2.profiles name; tests use CHEAPEST. Stored hashes are upgraded at sign-in.
         "ARGON2_PROFILE": os.environ.get("ARGON2_PROFILE", "RFC_9106_LOW_MEMORY"),
-        # Two-factor sign-in (intake.totp): when true, an account without it must enrol right
+        # Two-factor sign-in (intake.auth.totp): when true, an account without it must enrol right
         # after its password is accepted, before any other clinic page.
         "REQUIRE_TOTP": _flag("REQUIRE_TOTP", default=False),
         # Encrypts the stored TOTP secrets; derived from SECRET_KEY when unset. Set it to rotate

@@ -24,11 +24,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from intake import states
 from intake.clock import utcnow
 from intake.db import Base
-from intake.names import search_key
-from intake.states import Stage, State
+from intake.intakes import states
+from intake.intakes.names import search_key
+from intake.intakes.states import Stage, State
 
 #: The stored stages, as SQL for the check constraint.
 STAGE_SQL = "(" + ", ".join(f"'{stage}'" for stage in states.STAGES) + ")"
@@ -101,7 +101,7 @@ class Intake(Base):
         return self.submission is not None
 
     def state(self, now: datetime) -> State:
-        """Where this intake stands at ``now`` (see intake.states)."""
+        """Where this intake stands at ``now`` (see intake.intakes.states)."""
         return states.state(self.stage_now(), self.token_expires_at, now)
 
     def stage_now(self) -> Stage:
@@ -154,8 +154,8 @@ class AuditEvent(Base):
     """Who did what to which intake (or account), and when. Append-only, hash-chained; never
     patient data.
 
-    Rows are written only by ``intake.audit.record``, which numbers them 1, 2, 3... and links each
-    to the one before it, so an edited or removed row breaks ``intake.audit.verify_chain``.
+    Rows are written only by ``intake.audit.log.record``, which numbers them 1, 2, 3... and links each
+    to the one before it, so an edited or removed row breaks ``intake.audit.log.verify_chain``.
     """
 
     __tablename__ = "audit_events"
@@ -211,7 +211,7 @@ class User(Base):
     __table_args__ = (CheckConstraint("role IN ('clinician', 'admin')", name="ck_users_role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Stored lower-cased (intake.accounts.normalize_email), so uniqueness ignores case.
+    # Stored lower-cased (intake.auth.accounts.normalize_email), so uniqueness ignores case.
     email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
     role: Mapped[str] = mapped_column(String(20))
     # None until the person sets one through a one-time link (create-user --set-password-link).
@@ -221,7 +221,7 @@ class User(Base):
     password_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Two-factor sign-in (intake.totp). The secret is Fernet-encrypted: a copy of the database
+    # Two-factor sign-in (intake.auth.totp). The secret is Fernet-encrypted: a copy of the database
     # alone does not give the second factor. Set while enrolling too; in use once enabled_at is.
     totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -246,7 +246,7 @@ class UserSession(Base):
 
 
 class LoginAttempt(Base):
-    """One checked sign-in, for the rate limits in intake.throttle (rows older than a day go)."""
+    """One checked sign-in, for the rate limits in intake.auth.throttle (rows older than a day go)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (

@@ -18,10 +18,10 @@ from werkzeug.test import TestResponse
 from forms.loader import get_catalog
 from intake import create_app, db
 from intake.db import Base
-from intake.demo import demo_answers, demo_detail_sections
-from intake.invitations import create_invitation, find_by_public_id
+from intake.intakes.demo import demo_answers, demo_detail_sections
+from intake.intakes.invitations import create_invitation, find_by_public_id
+from intake.intakes.submissions import store_pdf, submit_intake
 from intake.models import Intake
-from intake.submissions import store_pdf, submit_intake
 from tests.loopback_fhir import fhir, fhir_server  # noqa: F401  (fixtures: the loopback FHIR server)
 
 

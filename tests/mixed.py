@@ -7,7 +7,7 @@ from typing import Any
 
 from forms.loader import get_catalog
 from forms.schema import Catalog
-from intake.demo import demo_answers, demo_detail_sections
+from intake.intakes.demo import demo_answers, demo_detail_sections
 
 
 def mixed_answers(catalog: Catalog) -> dict[str, Any]:

@@ -14,10 +14,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from intake import accounts, create_app, db
+from intake import create_app, db
+from intake.auth import accounts
+from intake.auth.passwords import PasswordRejected, check_password, hash_password
 from intake.clock import utcnow
 from intake.models import AuditEvent, LoginAttempt, User, UserSession
-from intake.passwords import PasswordRejected, check_password, hash_password
 from tests.conftest import Invited
 
 GOOD = "plum tractor violin 42"

@@ -11,7 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from intake import audit, db
+from intake import db
+from intake.audit import log as audit
 from intake.models import AuditEvent
 from tests.test_accounts import assert_to_login, audit_rows, login, make_user
 
@@ -206,7 +207,7 @@ def test_every_view_of_the_log_is_audited_with_the_intake_it_was_filtered_to(
 
 
 def test_a_large_export_streams_in_batches(app: Flask, admin: FlaskClient) -> None:
-    from intake import audit_browse
+    from intake.audit import browse as audit_browse
 
     add_events(app, *[("cli", "test.event", None) for _ in range(25)])
     with app.app_context():

@@ -12,7 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from intake import accounts, audit, db
+from intake import db
+from intake.audit import log as audit
+from intake.auth import accounts
 from intake.clock import utcnow
 from intake.models import AuditEvent, User, UserSession
 from tests.test_accounts import GOOD, assert_to_login, audit_rows, login, make_user

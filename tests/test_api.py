@@ -12,8 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from intake import api_tokens, audit, db
+from intake import db
 from intake.api import access
+from intake.audit import log as audit
+from intake.auth import api_tokens
 from intake.clock import as_utc, utcnow
 from intake.fhir import exports
 from intake.fhir.site import fhir_json

@@ -14,9 +14,10 @@ from flask import Flask
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
 
-from intake import audit, db, migrate
+from intake import db, migrate
+from intake.audit import log as audit
 from intake.db import Base
-from intake.demo import DEMO_PATIENT
+from intake.intakes.demo import DEMO_PATIENT
 from intake.models import AuditEvent
 
 DROP_TRIGGERS = {

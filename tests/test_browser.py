@@ -20,8 +20,8 @@ from werkzeug.serving import make_server
 from forms.loader import get_catalog
 from intake import create_app, db
 from intake.db import Base
-from intake.demo import demo_answers, demo_detail_sections
-from intake.invitations import create_invitation
+from intake.intakes.demo import demo_answers, demo_detail_sections
+from intake.intakes.invitations import create_invitation
 from intake.models import Intake
 
 CHROMIUM = "/usr/bin/chromium"

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from intake import accounts, db
+from intake import db
+from intake.auth import accounts
 from intake.clock import utcnow
-from intake.invitations import create_invitation
+from intake.intakes.invitations import create_invitation
+from intake.intakes.submissions import submit_intake
 from intake.models import Intake, UserSession
-from intake.submissions import submit_intake
 from tests.test_browser import (  # noqa: F401  (browser and live_app are fixtures)
     DOB,
     LIST_LAYOUT,

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from intake import accounts, db
+from intake import db
+from intake.auth import accounts
 from tests.loopback_fhir import LoopbackFhirServer
 from tests.test_browser import TIMEOUT_MS, browser, live_app  # noqa: F401  (fixtures)
 from tests.test_browser_clinic import EMAIL, PASSWORD, sign_in

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from intake import accounts, db
+from intake import db
+from intake.auth import accounts
 from tests.test_browser import TIMEOUT_MS, browser, live_app  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser

@@ -17,7 +17,7 @@ from sqlalchemy import select
 import forms.loader
 from forms.loader import CATALOG_PATH, get_catalog
 from intake import db
-from intake.demo import demo_answers
+from intake.intakes.demo import demo_answers
 from intake.models import Intake
 from tests.conftest import Invited, load_intake, sign_in
 from tests.test_accounts import login, make_user

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from forms.loader import get_catalog
 from forms.logic import Visibility, shown_answers
 from intake import db
-from intake.demo import demo_answers
-from intake.drafts import visibility_for
+from intake.intakes.demo import demo_answers
+from intake.intakes.drafts import visibility_for
 from intake.models import Submission
 from tests.conftest import Invited, load_intake, page_version, post_step, sign_in
 from tests.formdata import section_formdata

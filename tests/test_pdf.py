@@ -26,8 +26,8 @@ from pypdf import PdfReader
 
 from forms.loader import get_catalog
 from forms.logic import Visibility
-from intake.demo import demo_answers, demo_detail_sections, demo_pdf_header
-from intake.pdf import (
+from intake.intakes.demo import demo_answers, demo_detail_sections, demo_pdf_header
+from intake.pdf.document import (
     DownloadName,
     pdf_filename,
     render_summary_pdf,
@@ -35,8 +35,8 @@ from intake.pdf import (
     summary_html,
     warn_if_slow_subsetting,
 )
-from intake.pdf_engine import FONT_CONFIG, PDF_VARIANT, DenyAllFetcher, SummaryHTML, render_html_pdf
-from intake.review import build_summary
+from intake.pdf.engine import FONT_CONFIG, PDF_VARIANT, DenyAllFetcher, SummaryHTML, render_html_pdf
+from intake.pdf.summary import build_summary
 from tests.mixed import MIXED_DETAIL, MIXED_GLANCE, mixed_answers
 
 HEADER = demo_pdf_header("INT-TEST-0001")
@@ -420,7 +420,7 @@ def test_deny_all_fetcher_refuses_files_and_network_in_raw_html(
     assert squash(pdf_text(safe, tmp_path)) == "hello"
 
     # And the service's renderer process uses it: feed it the same markup as if escaping failed.
-    monkeypatch.setattr("intake.pdf.summary_html", lambda *args, **kwargs: markup)
+    monkeypatch.setattr("intake.pdf.document.summary_html", lambda *args, **kwargs: markup)
     summary = build_summary(get_catalog(), {}, Visibility())
     with app.app_context():
         served = render_summary_pdf(summary, HEADER)
@@ -488,7 +488,9 @@ def test_the_small_user_agent_stylesheet_prints_exactly_what_weasyprints_own_pri
     opened = Visibility(detail_sections=frozenset(demo_detail_sections(catalog)))
     with app.app_context():
         page_html = summary_html(build_summary(catalog, demo_answers(catalog), opened), HEADER)
-    with warnings.catch_warnings():  # WeasyPrint leaves its sRGB profile open (see intake.pdf)
+    with (
+        warnings.catch_warnings()
+    ):  # WeasyPrint leaves its sRGB profile open (see intake.pdf.document)
         warnings.simplefilter("ignore", ResourceWarning)
         plain_weasyprint = weasyprint.HTML(
             string=page_html, base_url=None, url_fetcher=DenyAllFetcher()
@@ -569,9 +571,10 @@ def test_a_name_ascii_cannot_spell_keeps_its_own_letters(
 def test_start_up_warns_when_subsetting_is_slow(
     app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("intake.pdf.ctypes.util.find_library", lambda name: None)
+    monkeypatch.setattr("intake.pdf.document.ctypes.util.find_library", lambda name: None)
     monkeypatch.setattr(
-        "intake.pdf.fonts_missing", lambda: ["Noto Sans CJK (Debian package fonts-noto-cjk)"]
+        "intake.pdf.document.fonts_missing",
+        lambda: ["Noto Sans CJK (Debian package fonts-noto-cjk)"],
     )
     with caplog.at_level("WARNING"):
         warn_if_slow_subsetting(app)

@@ -25,11 +25,16 @@ from pypdf import PageObject, PdfReader
 from forms.loader import get_catalog
 from forms.logic import Visibility
 from intake import create_app
-from intake.demo import DEMO_SUBMITTED_AT, demo_answers, demo_detail_sections, demo_pdf_header
-from intake.pdf import summary_html
-from intake.pdf_engine import DenyAllFetcher, render_html_pdf
-from intake.pdf_job import PdfAttachment
-from intake.review import Summary, build_summary
+from intake.intakes.demo import (
+    DEMO_SUBMITTED_AT,
+    demo_answers,
+    demo_detail_sections,
+    demo_pdf_header,
+)
+from intake.pdf.document import summary_html
+from intake.pdf.engine import DenyAllFetcher, render_html_pdf
+from intake.pdf.job import PdfAttachment
+from intake.pdf.summary import Summary, build_summary
 
 HEADER = demo_pdf_header("INT-ARCH-0001")
 TITLE = "Patient-reported pre-visit history"

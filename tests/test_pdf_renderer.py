@@ -19,9 +19,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from intake import pdf
-from intake.pdf_job import PdfAttachment, RenderJob, frame
-from intake.pdf_renderer import (
+from intake.pdf import document as pdf
+from intake.pdf.job import PdfAttachment, RenderJob, frame
+from intake.pdf.renderer import (
     RENDERER,
     Renderer,
     RendererCrashed,
@@ -55,8 +55,8 @@ def _long_job(app: Flask) -> RenderJob:
     """The demo intake with every optional detail opened: 8 pages, about half a second."""
     from forms.loader import get_catalog
     from forms.logic import Visibility
-    from intake.demo import demo_answers, demo_detail_sections, demo_pdf_header
-    from intake.review import build_summary
+    from intake.intakes.demo import demo_answers, demo_detail_sections, demo_pdf_header
+    from intake.pdf.summary import build_summary
 
     catalog = get_catalog()
     opened = Visibility(detail_sections=frozenset(demo_detail_sections(catalog)))
@@ -82,7 +82,7 @@ def test_the_submitted_summary_is_made_in_a_renderer_process_of_its_own(
     pid = RENDERER.pid
     assert pid is not None and pid != os.getpid()
     command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    assert b"intake.pdf_engine" in command
+    assert b"intake.pdf.engine" in command
 
 
 def test_a_render_over_its_time_limit_is_stopped_and_the_next_one_works(
@@ -170,7 +170,7 @@ def test_a_job_that_meets_a_renderer_ending_for_idleness_is_sent_again(tmp_path:
         "    marker.write_text('x')\n"
         "    sys.stdin.buffer.read(8)\n"
         "    sys.exit(0)\n"
-        "os.execv(sys.executable, [sys.executable, '-m', 'intake.pdf_engine'])\n",
+        "os.execv(sys.executable, [sys.executable, '-m', 'intake.pdf.engine'])\n",
     ]
     racing = Renderer(first_ends_then_real)
     try:

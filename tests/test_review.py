@@ -6,8 +6,8 @@ from typing import Any, get_args
 
 from forms.loader import get_catalog
 from forms.logic import Visibility
-from intake.demo import demo_answers, demo_detail_sections
-from intake.review import (
+from intake.intakes.demo import demo_answers, demo_detail_sections
+from intake.pdf.summary import (
     HIDDEN_TEXT,
     NO_SUCH_QUESTION,
     OVERVIEW_TEXT,

@@ -16,7 +16,7 @@ from forms.loader import get_catalog
 from intake import create_app, db
 from intake.clock import utcnow
 from intake.config import ConfigError
-from intake.invitations import find_by_public_id, hash_token
+from intake.intakes.invitations import find_by_public_id, hash_token
 from tests.conftest import Invited, load_intake, post_step, sign_in
 
 PAYLOADS = [
@@ -160,7 +160,7 @@ def csrf_app(tmp_path: Path) -> Flask:
 def test_csrf_is_enforced_and_a_stale_token_keeps_the_input(csrf_app: Flask) -> None:
     from datetime import date
 
-    from intake.invitations import create_invitation
+    from intake.intakes.invitations import create_invitation
 
     with csrf_app.app_context(), db.transaction() as tx:
         new = create_invitation(tx, "Jane Doe", date(1980, 3, 27))
@@ -386,7 +386,7 @@ def test_the_public_id_alone_does_not_sign_a_browser_in(
         assert stranger.post("/step/general", data={**dob, "_resume": forged}).status_code == 404
     # A reissued link ends the old page's ticket too.
     with app.app_context(), db.transaction() as tx:
-        from intake.invitations import reissue_invitation
+        from intake.intakes.invitations import reissue_invitation
 
         intake = find_by_public_id(tx, patient.public_id)
         assert intake is not None

@@ -11,9 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from intake import db, pdf
-from intake.drafts import lock_for_update
+from intake import db
+from intake.intakes.drafts import lock_for_update
 from intake.models import Intake
+from intake.pdf import document as pdf
 from tests.conftest import Invited, load_intake, post_step
 
 

@@ -13,7 +13,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from intake import accounts, db, totp
+from intake import db
+from intake.auth import accounts, totp
 from intake.clinician.resume import safe_next
 from intake.clinician.security_views import PENDING
 from intake.models import User, UserSession

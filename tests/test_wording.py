@@ -18,10 +18,10 @@ from flask.testing import FlaskClient
 
 from forms.loader import get_catalog
 from forms.logic import Visibility
-from intake import pdf
-from intake.demo import demo_answers, demo_detail_sections, demo_pdf_header
-from intake.pdf_engine import render_html_pdf
-from intake.review import build_summary
+from intake.intakes.demo import demo_answers, demo_detail_sections, demo_pdf_header
+from intake.pdf import document as pdf
+from intake.pdf.engine import render_html_pdf
+from intake.pdf.summary import build_summary
 from tests.conftest import Invited, post_step
 from tests.forbidden_phrases import violations
 from tests.formdata import section_formdata

@@ -20,15 +20,16 @@ from sqlalchemy import table as sa_table
 from werkzeug.test import TestResponse
 
 from forms.loader import get_catalog
-from intake import db, migrate, states
+from intake import db, migrate
 from intake.clock import utcnow
 from intake.config import load_config
 from intake.db import Base
-from intake.demo import demo_answers, demo_detail_sections
-from intake.invitations import Patient, find_by_public_id, invite_patient
+from intake.intakes import states
+from intake.intakes.demo import demo_answers, demo_detail_sections
+from intake.intakes.invitations import Patient, find_by_public_id, invite_patient
+from intake.intakes.submissions import store_pdf, submit_intake
 from intake.models import AuditEvent, Intake
-from intake.submissions import store_pdf, submit_intake
-from intake.worklist import PAGE_SIZE, state_condition
+from intake.reads.worklist import PAGE_SIZE, state_condition
 from tests.conftest import Invited, load_intake
 from tests.mixed import MIXED_DETAIL, MIXED_GLANCE, mixed_answers
 from tests.test_accounts import EMAIL, assert_to_login, login, make_user
@@ -482,8 +483,8 @@ def test_the_intake_page_shows_the_summary_the_pdf_prints(
             assert f'<th scope="row">{section.title}' in html, section.id
     assert f'href="/clinic/intakes/{public_id}/summary.pdf"' in html
     with app.app_context():
-        from intake.review import build_summary
-        from intake.submissions import submission_visibility
+        from intake.intakes.submissions import submission_visibility
+        from intake.pdf.summary import build_summary
 
         intake = find_by_public_id(db.session(), public_id)
         assert intake is not None and intake.submission is not None

@@ -32,10 +32,11 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from intake import audit, db
-from intake.accounts import current_session
+from intake import db
 from intake.api import bp
-from intake.api_tokens import check_token
+from intake.audit import log as audit
+from intake.auth.accounts import current_session
+from intake.auth.api_tokens import check_token
 from intake.clinician.access import cookie_token, settings
 from intake.clock import utcnow
 from intake.models import AuditEvent

@@ -10,17 +10,18 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from forms.loader import UnknownCatalogVersion
-from intake import audit, db
+from intake import db
 from intake.api import bp, fhir_public
 from intake.api.access import caller, problem
+from intake.audit import log as audit
 from intake.clinician.workspace import PUBLIC_ID
 from intake.fhir import exports
 from intake.fhir.response import CatalogVersionError
 from intake.fhir.site import FHIR_JSON, QUESTIONNAIRE_ID, fhir_json
-from intake.invitations import find_by_public_id
+from intake.intakes.invitations import find_by_public_id
+from intake.intakes.submissions import stored_pdf, summary_filename
 from intake.models import Intake, Submission
-from intake.pdf import DownloadName
-from intake.submissions import stored_pdf, summary_filename
+from intake.pdf.document import DownloadName
 
 
 @fhir_public.get("/Questionnaire/<questionnaire>")

@@ -12,8 +12,8 @@ from intake.clinician import (  # noqa: E402,F401  (guard, routes)
     admin_tokens,
     admin_users,
     intakes,
-    invitations,
+    invitation_views,
     security_views,
     views,
-    worklist,
+    worklist_views,
 )

@@ -14,8 +14,9 @@ from flask import current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from intake import audit, db
-from intake.accounts import Settings, current_session, seconds_left
+from intake import db
+from intake.audit import log as audit
+from intake.auth.accounts import Settings, current_session, seconds_left
 from intake.clinician import bp, resume
 from intake.clock import utcnow
 
@@ -32,7 +33,7 @@ class Clinician:
     user_id: int
     email: str
     role: str
-    #: Whether the account signs in with a code as well (intake.totp).
+    #: Whether the account signs in with a code as well (intake.auth.totp).
     two_factor: bool = False
     #: How long the session lasts without another request (the page warns before it ends).
     seconds_left: int = 0

@@ -15,7 +15,9 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from intake import audit, audit_browse, db
+from intake import db
+from intake.audit import browse as audit_browse
+from intake.audit import log as audit
 from intake.clinician import bp
 from intake.clinician.access import signed_in
 from intake.clock import utcnow

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import AnyOf, InputRequired, Length
 
-from intake.accounts import ROLES
+from intake.auth.accounts import ROLES
 
 
 def _role_field() -> StringField:

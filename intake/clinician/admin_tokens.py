@@ -2,7 +2,7 @@
 
 On the admin blueprint (its guard already refused everyone but admins). The token is shown once,
 on a page that is not cached; only its hash is kept. Creation and revocation are audited. A token
-works for as many days as the admin chose (intake.api_tokens.DEFAULT_DAYS pre-filled).
+works for as many days as the admin chose (intake.auth.api_tokens.DEFAULT_DAYS pre-filled).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from intake import api_tokens, audit, db
+from intake import db
+from intake.audit import log as audit
+from intake.auth import api_tokens
 from intake.clinician.access import signed_in
 from intake.clinician.admin import admin_bp
 from intake.clinician.admin_forms import ActionForm

@@ -17,7 +17,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from intake import accounts, api_tokens, audit, db, totp
+from intake import db
+from intake.audit import log as audit
+from intake.auth import accounts, api_tokens, totp
 from intake.clinician.access import Clinician, signed_in
 from intake.clinician.admin import admin_bp
 from intake.clinician.admin_forms import ActionForm, NewAccountForm, RoleForm
@@ -134,7 +136,7 @@ def _form_refused(form: ActionForm | RoleForm) -> ResponseReturnValue | None:
 @admin_bp.post("/users/<int:user_id>/disable")
 def disable_account(user_id: int) -> ResponseReturnValue:
     """Stop the account signing in; every session of it ends at once, and every API token it
-    created is revoked (intake.api_tokens says why), each revocation audited."""
+    created is revoked (intake.auth.api_tokens says why), each revocation audited."""
     admin = signed_in()
     if refused := _form_refused(ActionForm()):
         return refused

@@ -8,17 +8,23 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from forms.loader import UnknownCatalogVersion
-from intake import audit, db
+from intake import db
+from intake.audit import log as audit
 from intake.clinician import bp
 from intake.clinician.access import signed_in
 from intake.clinician.invitation_forms import NewLinkForm
 from intake.clinician.workspace import intake_or_404
 from intake.clock import utcnow
-from intake.details import intake_details, submitted_summary
-from intake.drafts import lock_for_update
 from intake.ehr import push
-from intake.history import intake_history
-from intake.submissions import NotSubmittedError, mark_reviewed, stored_pdf, summary_filename
+from intake.intakes.drafts import lock_for_update
+from intake.intakes.submissions import (
+    NotSubmittedError,
+    mark_reviewed,
+    stored_pdf,
+    summary_filename,
+)
+from intake.reads.details import intake_details, submitted_summary
+from intake.reads.history import intake_history
 
 #: Notices the intake page may show after an action; only these names are shown.
 NOTICES = frozenset(

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired, Regexp
 
-from intake.totp import normalize_code
+from intake.auth.totp import normalize_code
 
 
 def _digits(value: str | None) -> str | None:

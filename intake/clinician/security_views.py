@@ -17,7 +17,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from intake import accounts, audit, db, totp
+from intake import db
+from intake.audit import log as audit
+from intake.auth import accounts, totp
 from intake.clinician import bp, resume
 from intake.clinician.access import cookie_token, set_cookie, settings, signed_in
 from intake.clinician.security_forms import CodeForm, TurnOffForm
@@ -30,7 +32,7 @@ ENROLMENT_ENDPOINTS = frozenset({"clinician.two_factor", "clinician.logout", "cl
 
 
 def totp_key() -> str:
-    """The key material the stored TOTP secrets are encrypted under (see intake.totp)."""
+    """The key material the stored TOTP secrets are encrypted under (see intake.auth.totp)."""
     return str(current_app.config["TOTP_ENCRYPTION_KEY"] or current_app.config["SECRET_KEY"])
 
 

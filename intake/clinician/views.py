@@ -11,7 +11,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 
-from intake import accounts, audit, db
+from intake import db
+from intake.audit import log as audit
+from intake.auth import accounts
+from intake.auth.passwords import PasswordRejected
 from intake.clinician import bp, resume, security_views
 from intake.clinician.access import (
     cookie_token,
@@ -21,7 +24,6 @@ from intake.clinician.access import (
     signed_in,
 )
 from intake.clinician.forms import LoginForm, SetPasswordForm
-from intake.passwords import PasswordRejected
 
 
 def _minutes(wait: timedelta) -> int:

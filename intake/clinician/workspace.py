@@ -10,10 +10,10 @@ from flask import abort, current_app
 from sqlalchemy.orm import Session
 
 from intake.clock import utcnow
-from intake.invitations import find_by_public_id
+from intake.intakes.invitations import find_by_public_id
 from intake.models import Intake
 
-#: The shape of ``intake.invitations.new_public_id``: anything else is not looked up at all.
+#: The shape of ``intake.intakes.invitations.new_public_id``: anything else is not looked up at all.
 PUBLIC_ID = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
 

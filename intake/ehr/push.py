@@ -29,15 +29,16 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import audit, db
+from intake import db
+from intake.audit import log as audit
 from intake.clock import as_utc, utcnow
 from intake.ehr.errors import EhrError
 from intake.ehr.settings import EhrSettings, ehr_settings, is_loopback, settings_problems
 from intake.fhir import exports
 from intake.fhir.document import document_identifier, if_none_exist
-from intake.invitations import find_by_public_id
+from intake.intakes.invitations import find_by_public_id
+from intake.intakes.submissions import stored_pdf
 from intake.models import EhrUpload, Intake, Submission
-from intake.submissions import stored_pdf
 
 if TYPE_CHECKING:
     # Imported when a send starts (see there): httpx, PyJWT and cryptography stay out of workers

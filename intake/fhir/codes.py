@@ -17,7 +17,7 @@ from typing import Any
 
 from forms.schema import NON_ANSWERS, Catalog, Item, ListField, Option
 from intake.fhir.site import FhirSite
-from intake.review import ANSWER_TEXT
+from intake.pdf.summary import ANSWER_TEXT
 
 Json = dict[str, Any]
 

@@ -10,7 +10,7 @@ from flask import current_app, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from intake import db
-from intake.invitations import find_by_public_id, link_fingerprint, link_status
+from intake.intakes.invitations import find_by_public_id, link_fingerprint, link_status
 from intake.models import Intake
 
 INTAKE_KEY = "intake"

@@ -11,7 +11,7 @@ from flask import request
 from forms.builder import SectionForm, from_form_data, section_form_class, to_form_data
 from forms.logic import Visibility, value_state, visible_items
 from forms.schema import Catalog, Item, Section
-from intake.drafts import visibility_for
+from intake.intakes.drafts import visibility_for
 from intake.models import Intake
 from intake.patient import filled
 from intake.patient.access import resume_ticket

@@ -26,7 +26,7 @@ from forms.logic import newly_enabled, visible_items
 from forms.schema import Catalog, Item
 from intake import db
 from intake.clock import utcnow
-from intake.drafts import (
+from intake.intakes.drafts import (
     REVIEW,
     WELCOME,
     FrozenError,
@@ -38,7 +38,13 @@ from intake.drafts import (
     set_detail,
     visibility_for,
 )
-from intake.invitations import check_date_of_birth, find_by_public_id, find_by_token, link_status
+from intake.intakes.invitations import (
+    check_date_of_birth,
+    find_by_public_id,
+    find_by_token,
+    link_status,
+)
+from intake.intakes.submissions import store_pdf, submit_intake
 from intake.models import Intake
 from intake.patient import bp
 from intake.patient.access import (
@@ -60,8 +66,7 @@ from intake.patient.steps import (
     posted_shown,
     step_page,
 )
-from intake.review import build_summary
-from intake.submissions import store_pdf, submit_intake
+from intake.pdf.summary import build_summary
 
 STATUS_CODES = {"unknown": 404, "expired": 410, "locked": 423, "revoked": 410, "unavailable": 503}
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Reading the audit log back: filtered pages for the administrators' screen, and a CSV export.
 
-Writing stays in ``intake.audit`` alone; nothing here changes a row. The CSV holds the chained
+Writing stays in ``intake.audit.log`` alone; nothing here changes a row. The CSV holds the chained
 columns exactly as stored (hashes included), so a copy can be checked against the chain later.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from intake.accounts import find_user
-from intake.audit import user_ref
+from intake.audit.log import user_ref
+from intake.auth.accounts import find_user
 from intake.clock import as_utc
 from intake.models import AuditEvent, User
 

@@ -1,8 +1,8 @@
 """What a web worker hands the PDF renderer process, and how it crosses the pipe between them.
 
 Standard library only: the renderer process imports this and WeasyPrint and nothing of the web
-application, so it stays small (``intake.pdf_engine``); the web worker imports this and never
-WeasyPrint (``intake.pdf_renderer``).
+application, so it stays small (``intake.pdf.engine``); the web worker imports this and never
+WeasyPrint (``intake.pdf.renderer``).
 
 On the pipe, a job is one frame of JSON (the HTML, each attachment's bytes in base64) and a reply
 one status byte and a frame of bytes: the PDF, or the name of the error's type. Never its message:

@@ -28,7 +28,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from intake import audit
+from intake.audit import log as audit
 from intake.clock import as_utc, utcnow
 from intake.models import ApiToken
 

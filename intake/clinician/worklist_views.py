@@ -7,12 +7,14 @@ from datetime import date, timedelta
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
-from intake import audit, db, states
+from intake import db
+from intake.audit import log as audit
 from intake.clinician import bp
 from intake.clinician.access import signed_in
 from intake.clinician.workspace import clinic_today, clinic_zone
 from intake.clock import utcnow
-from intake.worklist import Filters, parse_filters, unreviewed_before, worklist_page
+from intake.intakes import states
+from intake.reads.worklist import Filters, parse_filters, unreviewed_before, worklist_page
 
 
 def _query_args(filters: Filters) -> dict[str, str]:

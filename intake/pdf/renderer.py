@@ -4,9 +4,9 @@ Each process that renders (a gunicorn worker, a CLI command, the test run) has o
 process of its own, started at its first render (or ahead of it, ``Renderer.start``) and kept
 for the next. It ends when its parent does (closing the pipe is its signal), or by itself after
 ``idle_seconds`` without a job; the next render then starts a new one. Why a separate process at
-all is said in ``intake.pdf_engine``.
+all is said in ``intake.pdf.engine``.
 
-Failures are exceptions the caller records (``intake.submissions.store_pdf``):
+Failures are exceptions the caller records (``intake.intakes.submissions.store_pdf``):
 
 - ``RenderTimeout``: the render took longer than its limit; the process is killed, the next
   render starts a new one;
@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Mapping
 
-from intake.pdf_job import FAILED, HEADER_SIZE, OK, RenderJob, frame_length
+from intake.pdf.job import FAILED, HEADER_SIZE, OK, RenderJob, frame_length
 
 #: The default limit for one render (``PDF_RENDER_TIMEOUT_SECONDS``). Measured warm: the demo
 #: intake (every optional question answered, 8 pages) about 0.6 s; the longest the form accepts
@@ -75,7 +75,7 @@ class Renderer:
     """One renderer process, used by one job at a time, restarted after it fails."""
 
     def __init__(self, command: list[str] | None = None) -> None:
-        self._command = command or [sys.executable, "-m", "intake.pdf_engine"]
+        self._command = command or [sys.executable, "-m", "intake.pdf.engine"]
         self._process: subprocess.Popen[bytes] | None = None
         self._owner_pid = 0
         self._idle_seconds = 0.0

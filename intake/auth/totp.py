@@ -9,7 +9,7 @@ Why it is built this way:
 - A code is accepted for the time step before and after the current one (30 s either way, for
   phone clocks that drift), and the step of the last accepted code is stored: neither that code
   nor an older one works again, so a code seen over someone's shoulder cannot be replayed.
-- Wrong codes count in ``intake.throttle`` under the account's key, exactly like wrong passwords.
+- Wrong codes count in ``intake.auth.throttle`` under the account's key, exactly like wrong passwords.
   A right password for an account with two-factor sign-in counts as nothing there
   (``accounts.authenticate``): only a right code ends a streak, or knowing the password would
   reset the count between guesses at the code.
@@ -31,8 +31,8 @@ from markupsafe import Markup
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from intake import passwords, throttle
-from intake.accounts import Settings
+from intake.auth import passwords, throttle
+from intake.auth.accounts import Settings
 from intake.clock import utcnow
 from intake.models import User, UserSession
 from intake.qr import qr_svg

@@ -2,7 +2,7 @@
 
 The rules follow NIST SP 800-63B: a length floor, no composition rules, and a check against
 passwords known to be common. A real breach corpus (hundreds of millions of entries) is not
-shipped: ``intake/data/common-passwords.txt`` holds about 350 of the most common passwords and
+shipped: ``intake/auth/data/common-passwords.txt`` holds about 350 of the most common passwords and
 keyboard patterns. To stretch that small list, a password is also compared with its digits and
 symbols trimmed from both ends ("Password2024!" counts as "password"), refused when it uses fewer
 than five different characters, and refused when it contains the local part of the account's

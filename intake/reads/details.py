@@ -11,10 +11,10 @@ from datetime import date, datetime
 
 from forms.loader import UnknownCatalogVersion, get_catalog
 from intake.clock import as_utc
+from intake.intakes.states import State
+from intake.intakes.submissions import submission_summary
 from intake.models import Intake
-from intake.review import Summary
-from intake.states import State
-from intake.submissions import submission_summary
+from intake.pdf.summary import Summary
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 This module builds the HTML from ``templates/pdf/summary.html`` (stylesheet inlined, patient text
 escaped by Jinja), names the file and checks the fonts. WeasyPrint itself runs in a separate
-renderer process (``intake.pdf_engine``, started by ``intake.pdf_renderer``) and is never imported
+renderer process (``intake.pdf.engine``, started by ``intake.pdf.renderer``) and is never imported
 by a web worker.
 """
 
@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, render_template
 
-from intake.pdf_job import PdfAttachment, RenderJob
-from intake.pdf_renderer import RENDERER
-from intake.review import Summary, Table
+from intake.pdf.job import PdfAttachment, RenderJob
+from intake.pdf.renderer import RENDERER
+from intake.pdf.summary import Summary, Table
 
 #: Stored with every PDF. The renderer process runs the WeasyPrint installed beside this code.
 RENDERER_VERSION = f"weasyprint {version('weasyprint')} / summary template 5"
@@ -110,7 +110,7 @@ def render_summary_pdf(
 ) -> bytes:
     """The PDF bytes, made by this process's renderer process (needs an app context).
 
-    Raises ``intake.pdf_renderer.RenderError`` when no PDF could be made this time.
+    Raises ``intake.pdf.renderer.RenderError`` when no PDF could be made this time.
     """
     job = RenderJob(summary_html(summary, header, page_size), tuple(attachments))
     config = current_app.config

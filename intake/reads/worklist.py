@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from intake import states
-from intake.details import sections_total
+from intake.intakes import states
+from intake.intakes.names import KEY_LENGTH, search_key
+from intake.intakes.states import State
 from intake.models import Intake
-from intake.names import KEY_LENGTH, search_key
-from intake.states import State
+from intake.reads.details import sections_total
 
 PAGE_SIZE = 50
 #: Words of a search that are matched against the name; more are ignored.
@@ -103,7 +103,7 @@ def parse_filters(args: Mapping[str, str], today: date) -> tuple[Filters, list[s
 
 
 def state_condition(state: State, now: datetime) -> ColumnElement[bool]:
-    """SQL for ``intake.states.state(...) == state``: the stored stage, plus the clock."""
+    """SQL for ``intake.intakes.states.state(...) == state``: the stored stage, plus the clock."""
     if state == "expired":
         return and_(Intake.stage.in_(states.EXPIRABLE), Intake.token_expires_at < now)
     if state in states.EXPIRABLE:

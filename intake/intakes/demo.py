@@ -14,7 +14,7 @@ from typing import Any
 
 from forms.logic import Visibility, hidden_reason
 from forms.schema import NON_ANSWERS, Catalog, Item, ListField
-from intake.pdf import PdfHeader
+from intake.pdf.document import PdfHeader
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from intake import api_tokens, passwords, throttle
+from intake.auth import api_tokens, passwords, throttle
 from intake.clock import as_utc, utcnow
 from intake.models import User, UserSession
 
@@ -130,7 +130,7 @@ def password_link_url(base_url: str, token: str) -> str:
 
 def disable_user(db: Session, user: User) -> list[int]:
     """Stop the account signing in, end its sessions now, and revoke the API tokens it created
-    (see intake.api_tokens). Returns those tokens' ids: the caller audits each revocation."""
+    (see intake.auth.api_tokens). Returns those tokens' ids: the caller audits each revocation."""
     user.disabled_at = user.disabled_at or utcnow()
     revoke_sessions(db, user)
     return api_tokens.revoke_created_by(db, user.id)
@@ -223,7 +223,7 @@ def list_accounts(db: Session) -> list[Account]:
 class SignIn:
     """What ``authenticate`` decided: ``locked`` means the password was not even checked.
     ``user`` is set only for ``ok``; ``wait`` is how long until the next try can be checked.
-    ``needs_code``: the password was right, but the account also needs a code (intake.totp)
+    ``needs_code``: the password was right, but the account also needs a code (intake.auth.totp)
     before a session may start."""
 
     outcome: Literal["ok", "failed", "locked"]

@@ -13,15 +13,15 @@ from sqlalchemy.orm import Session
 
 from forms.loader import get_catalog
 from forms.logic import Visibility, shown_answers
-from intake import pdf
 from intake.clock import as_utc, utcnow
-from intake.drafts import visibility_for
 from intake.fhir.exports import questionnaire_response
 from intake.fhir.response import CatalogVersionError
 from intake.fhir.site import fhir_json
+from intake.intakes.drafts import visibility_for
 from intake.models import Intake, Submission
-from intake.pdf_job import PdfAttachment
-from intake.review import Summary, build_summary
+from intake.pdf import document as pdf
+from intake.pdf.job import PdfAttachment
+from intake.pdf.summary import Summary, build_summary
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 "Müller", "muller" and "MÜLLER" all become "muller"; "O'Brien-Smith" becomes "o brien smith".
 The keys hold only a-z, 0-9 and single spaces, so a prefix search is an index range on any
-database and any collation (see intake.worklist).
+database and any collation (see intake.reads.worklist).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The PDF renderer: WeasyPrint, locked down, in a process of its own.
 
-``python -m intake.pdf_engine`` reads render jobs on standard input and answers each with the PDF
-on its standard output (``intake.pdf_job``); ``intake.pdf_renderer`` starts it and talks to it.
+``python -m intake.pdf.engine`` reads render jobs on standard input and answers each with the PDF
+on its standard output (``intake.pdf.job``); ``intake.pdf.renderer`` starts it and talks to it.
 It imports WeasyPrint and nothing of the web application. Why a process of its own:
 
 - WeasyPrint and its fonts and caches (about 100 MB) live in one process per web worker that
@@ -43,7 +43,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from intake import TEMPLATES
-from intake.pdf_job import FAILED, OK, PdfAttachment, RenderJob, frame, read_frame
+from intake.pdf.job import FAILED, OK, PdfAttachment, RenderJob, frame, read_frame
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +279,7 @@ def main() -> None:
     # error: a stray print inside a library can never corrupt a PDF.
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    logging.basicConfig(level=logging.WARNING, format="intake.pdf_engine[%(process)d] %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="intake.pdf.engine[%(process)d] %(message)s")
     _ua_stylesheet()
     # What start-up made lives as long as the process: the garbage collector's full collections
     # need not rescan it during every render.

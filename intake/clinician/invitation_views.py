@@ -10,15 +10,15 @@ from __future__ import annotations
 from flask import current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from intake import audit, db
+from intake import db
+from intake.audit import log as audit
 from intake.clinician import bp
 from intake.clinician.access import signed_in
 from intake.clinician.invitation_forms import InvitationForm, NewLinkForm
 from intake.clinician.workspace import clinic_time, clinic_today, intake_or_404
 from intake.clock import utcnow
-from intake.details import intake_details
-from intake.drafts import lock_for_update
-from intake.invitations import (
+from intake.intakes.drafts import lock_for_update
+from intake.intakes.invitations import (
     InvitationClosedError,
     Patient,
     invite_patient,
@@ -28,6 +28,7 @@ from intake.invitations import (
 )
 from intake.models import Intake
 from intake.qr import qr_svg
+from intake.reads.details import intake_details
 
 
 def _link_page(intake: Intake, token: str, *, reissued: bool) -> ResponseReturnValue:
