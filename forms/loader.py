@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,6 @@ from typing import Any
 import yaml
 
 from forms.schema import (
-    FIELD_TYPES,
-    ITEM_TYPES,
     Catalog,
     Condition,
     EnableWhen,
@@ -33,6 +32,7 @@ from forms.schema import (
     ReactionBlock,
     Section,
 )
+from forms.types import FIELD_TYPES, TYPES
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 ARCHIVE_DIR = Path(__file__).with_name("archive")
@@ -122,7 +122,7 @@ def _item(
     unknown = set(raw) - _ITEM_KEYS
     if unknown:
         raise CatalogError(f"{where}: unknown keys {sorted(unknown)}")
-    if raw["type"] not in ITEM_TYPES:
+    if raw["type"] not in TYPES:
         raise CatalogError(f"{where}: unknown type {raw['type']!r}")
     fields = []
     for f in raw.get("fields", []):
@@ -133,22 +133,24 @@ def _item(
             opts = tuple(o for o in source.options if o.code not in source.exclusive)
         else:
             opts = _options(f.get("answers"), sets, f"{where}.{f['id']}")
-        fields.append(
-            ListField(
-                id=f["id"],
-                label=f["label"],
-                type=f["type"],
-                options=opts,
-                max_length=f.get("max_length"),
-                core=f.get("core", True),
-                answers_from=f.get("answers_from"),
-            )
+        kind = FIELD_TYPES[f["type"]]
+        new = ListField(
+            id=f["id"],
+            label=f["label"],
+            type=f["type"],
+            kind=kind,
+            options=opts,
+            max_length=f.get("max_length"),
+            core=f.get("core", True),
+            answers_from=f.get("answers_from"),
         )
+        fields.append(replace(new, exclusive=kind.implied_exclusive(new)))
     return Item(
         id=raw["id"],
         section_id=section_id,
         text=raw["text"],
         type=raw["type"],
+        kind=TYPES[raw["type"]],
         core=bool(raw["core"]),
         help=raw.get("help"),
         options=_options(raw.get("answers"), sets, where),

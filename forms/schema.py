@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-ItemType = Literal["single", "multi", "grid", "scale", "year", "text", "list"]
-FieldType = Literal["single", "multi", "year", "text"]
+if TYPE_CHECKING:  # the types read these dataclasses; each question holds its type's object
+    from forms.types import AnswerType
+
 Operator = Literal["=", "!=", "any_of"]
-
-ITEM_TYPES: tuple[str, ...] = ("single", "multi", "grid", "scale", "year", "text", "list")
-FIELD_TYPES: tuple[str, ...] = ("single", "multi", "year", "text")
 
 #: The two non-answers the house rules require on every patient question.
 NOT_SURE = "not_sure"
 PREFER_NOT = "prefer_not"
 NON_ANSWERS = (NOT_SURE, PREFER_NOT)
+#: Their words, wherever the service prints or offers them (widgets, summary, FHIR displays).
+NON_ANSWER_TEXT: dict[str, str] = {NOT_SURE: "Not sure", PREFER_NOT: "Prefer not to say"}
 #: Codes that say "nothing of the kind"; in a multi-choice they must be exclusive.
 NONE_CODES = ("none", "no_change", "never_tested")
 
@@ -39,6 +39,10 @@ class Option:
     @property
     def short_label(self) -> str:
         return self.short or self.label
+
+
+#: The two non-answers as options, for the widgets that offer them themselves (year, scale).
+NON_ANSWER_OPTIONS = tuple(Option(code, label) for code, label in NON_ANSWER_TEXT.items())
 
 
 @dataclass(frozen=True)
@@ -63,20 +67,17 @@ class ListField:
 
     id: str
     label: str
-    type: FieldType
+    type: str
+    #: The answer type named by ``type`` (``forms.types``): its field, parsing and display.
+    kind: AnswerType = field(compare=False, repr=False)
     options: tuple[Option, ...] = ()
     max_length: int | None = None
     core: bool = True
     #: The list item whose answers this field reuses to name what the row is about (which
     #: nutrient); such a field is the row's subject, so it offers no non-answers of its own.
     answers_from: str | None = None
-
-    @property
-    def exclusive(self) -> tuple[str, ...]:
-        """Answers that stand alone in a multi-choice field ("None of these", "Not sure"...)."""
-        if self.type != "multi":
-            return ()
-        return tuple(o.code for o in self.options if o.code in (*NON_ANSWERS, *NONE_CODES))
+    #: Answers that stand alone in a multi-choice field ("None of these", "Not sure"...).
+    exclusive: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ class Item:
     id: str
     section_id: str
     text: str
-    type: ItemType
+    type: str
+    #: The answer type named by ``type`` (``forms.types``): its field, parsing and display.
+    kind: AnswerType = field(compare=False, repr=False)
     core: bool
     help: str | None = None
     options: tuple[Option, ...] = ()

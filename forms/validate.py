@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from forms.schema import NON_ANSWERS, NONE_CODES, NOT_SURE, PREFER_NOT, Catalog, Item
+from forms.schema import NON_ANSWERS, NOT_SURE, PREFER_NOT, Catalog, Item
 
 #: Longest free text a patient may type in any one box; long notes stay printable and fast.
 MAX_TEXT_LENGTH = 5000
@@ -28,15 +28,14 @@ ARTICLE_CATEGORIES = (
     "Hormonal imbalances",
     "Mitochondrial dysfunction",
 )
-_CHOICE_TYPES = ("single", "multi", "grid")
 #: Answers that mean "something not listed", which a free-text follow-up asks about.
 OTHER_CODES = {"other", "something_else"}
 
 
 def _offers(item: Item) -> set[str]:
     """The non-answers an item offers, whatever its type."""
-    if item.type in ("year", "scale"):
-        return set(NON_ANSWERS)  # built into the widget for these types
+    if item.kind.builtin_non_answers:
+        return set(NON_ANSWERS)  # built into the widget
     return {o.code for o in item.options} & set(NON_ANSWERS)
 
 
@@ -72,7 +71,7 @@ def _check_enable_when(catalog: Catalog) -> list[str]:
                 problems.append(
                     f"{item.id}: enable-when target {target.id} does not come before it"
                 )
-            if target.type not in ("single", "multi"):
+            if not target.kind.can_gate:
                 problems.append(f"{item.id}: enable-when target {target.id} is not a choice")
             for code in cond.answers:
                 if code not in target.codes:
@@ -83,27 +82,16 @@ def _check_enable_when(catalog: Catalog) -> list[str]:
 def _check_answers(catalog: Catalog) -> list[str]:
     problems = []
     for item in catalog.items():
-        if item.type in _CHOICE_TYPES and not item.options:
+        if item.kind.choice and not item.options:
             problems.append(f"{item.id}: a {item.type} question has no answers")
-        if item.type == "grid" and not item.rows:
-            problems.append(f"{item.id}: a grid has no rows")
-        if not item.nonanswer_exempt and item.type in (*_CHOICE_TYPES, "year", "scale"):
+        if not item.nonanswer_exempt and item.kind.asks_non_answers:
             missing = {NOT_SURE, PREFER_NOT} - _offers(item)
             if missing:
                 problems.append(f"{item.id}: does not offer {', '.join(sorted(missing))}")
         for code in item.exclusive:
             if code not in item.codes:
                 problems.append(f"{item.id}: exclusive code {code!r} is not an answer")
-        if item.type == "multi":
-            for code in item.codes:
-                if code in (*NON_ANSWERS, *NONE_CODES) and code not in item.exclusive:
-                    problems.append(f"{item.id}: {code!r} must be exclusive")
-        elif item.exclusive:
-            problems.append(f"{item.id}: only multi-choice questions have exclusive answers")
-        if item.type == "list" and not (item.fields and item.max_rows > 0):
-            problems.append(f"{item.id}: a list needs fields and a max_rows")
-        if item.type == "scale" and len(item.anchors) != 2:
-            problems.append(f"{item.id}: a scale needs word anchors at both ends")
+        problems += item.kind.problems(item)
     return problems
 
 
@@ -113,7 +101,7 @@ def _check_list_fields(catalog: Catalog) -> list[str]:
     problems = []
     for item in catalog.items():
         for f in item.fields:
-            if f.type in ("single", "multi") and f.answers_from is None:
+            if f.kind.choice and f.answers_from is None:
                 missing = {NOT_SURE, PREFER_NOT} - {o.code for o in f.options}
                 if missing:
                     problems.append(
@@ -128,7 +116,7 @@ def _check_follow_ups(catalog: Catalog) -> list[str]:
     else" would never be asked what it was."""
     problems = []
     for item in catalog.items():
-        if item.type != "text" or item.core or item.enable_when is None:
+        if not item.kind.free_text or item.core or item.enable_when is None:
             continue
         for cond in item.enable_when.conditions:
             gate = catalog.item(cond.item) if catalog.has_item(cond.item) else None
@@ -142,8 +130,8 @@ def _check_follow_ups(catalog: Catalog) -> list[str]:
 def _check_lengths(catalog: Catalog) -> list[str]:
     problems = []
     for item in catalog.items():
-        boxes = [(item.id, item.max_length)] if item.type == "text" else []
-        boxes += [(f"{item.id}.{f.id}", f.max_length) for f in item.fields if f.type == "text"]
+        boxes = [(item.id, item.max_length)] if item.kind.free_text else []
+        boxes += [(f"{item.id}.{f.id}", f.max_length) for f in item.fields if f.kind.free_text]
         for where, limit in boxes:
             if limit is None or not 1 <= limit <= MAX_TEXT_LENGTH:
                 problems.append(f"{where}: text needs a max_length between 1 and {MAX_TEXT_LENGTH}")
@@ -164,7 +152,7 @@ def _check_sections(catalog: Catalog) -> list[str]:
         block = section.reaction
         if block and block.embedded_in:
             host = catalog.item(block.embedded_in) if catalog.has_item(block.embedded_in) else None
-            if host is None or host.type != "list":
+            if host is None or not host.kind.repeating:
                 problems.append(f"section {section.id}: reaction embedded in a missing list")
         elif block and not catalog.has_item(f"{section.id}.reaction.noticed"):
             problems.append(f"section {section.id}: reaction block not expanded")

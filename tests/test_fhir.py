@@ -27,8 +27,8 @@ from flask.testing import FlaskClient
 from forms.loader import get_catalog
 from forms.schema import NON_ANSWERS
 from intake.fhir import exports
+from intake.fhir.answer_types import OPTION_EXCLUSIVE
 from intake.fhir.document import US_CORE_CATEGORY
-from intake.fhir.questionnaire import OPTION_EXCLUSIVE
 from intake.fhir.site import fhir_json
 from intake.fhir.validation import FhirValidationError, validate
 from intake.intakes.demo import demo_answers

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from forms.schema import NON_ANSWERS, Catalog, Item, ListField, Option
+from forms.schema import NON_ANSWER_TEXT, Catalog, Item, Option
 from intake.fhir.site import FhirSite
-from intake.pdf.summary import ANSWER_TEXT
 
 Json = dict[str, Any]
 
@@ -46,8 +45,9 @@ def scale_label(item: Item, value: int) -> str:
     return str(value)
 
 
-def _non_answers() -> tuple[tuple[str, str], ...]:
-    return tuple((code, ANSWER_TEXT[code]) for code in NON_ANSWERS)
+def non_answer_concepts() -> tuple[tuple[str, str], ...]:
+    """The two non-answers, as every question that offers them in its widget codes them."""
+    return tuple(NON_ANSWER_TEXT.items())
 
 
 def _concepts(options: tuple[Option, ...]) -> tuple[tuple[str, str], ...]:
@@ -64,51 +64,18 @@ def system_id(name: str) -> str:
     return name.replace("_", "-")
 
 
-def _vocabulary(site: FhirSite, name: str, concepts: tuple[tuple[str, str], ...]) -> Vocabulary:
+def named_vocabulary(
+    site: FhirSite, name: str, concepts: tuple[tuple[str, str], ...]
+) -> Vocabulary:
+    """A code system of the service's own, named ``name`` (its URL ends in its id)."""
     return Vocabulary(name, f"{site.canonical_base}/CodeSystem/{system_id(name)}", concepts)
 
 
-@cache
-def item_vocabulary(site: FhirSite, catalog: Catalog, item: Item) -> Vocabulary | None:
-    """The codes of a question: its answer set's, its own options, 0-10, or the non-answers."""
-    if item.type in ("single", "multi", "grid"):
-        name = _set_names(catalog).get(item.options, item.id)
-        return _vocabulary(site, name, _concepts(item.options))
-    if item.type == "scale":
-        numbers = tuple(
-            (str(n), scale_label(item, n)) for n in range(item.scale_min, item.scale_max + 1)
-        )
-        return _vocabulary(site, item.id, numbers + _non_answers())
-    if item.type == "year":
-        return _vocabulary(site, item.id, _non_answers())
-    return None
-
-
-@cache
-def field_vocabulary(
-    site: FhirSite, catalog: Catalog, item: Item, field: ListField
-) -> Vocabulary | None:
-    """The codes of one field of a repeating list."""
-    name = f"{item.id}.{field.id}"
-    if field.type in ("single", "multi"):
-        return _vocabulary(
-            site, _set_names(catalog).get(field.options, name), _concepts(field.options)
-        )
-    if field.type == "year":
-        return _vocabulary(site, name, _non_answers())
-    return None
-
-
-def vocabularies(site: FhirSite, catalog: Catalog) -> dict[str, Vocabulary]:
-    """Every code system the catalog's questions use, by CodeSystem id."""
-    found: dict[str, Vocabulary] = {}
-    for item in catalog.items():
-        candidates = [item_vocabulary(site, catalog, item)]
-        candidates += [field_vocabulary(site, catalog, item, f) for f in item.fields]
-        for vocabulary in candidates:
-            if vocabulary is not None:
-                found.setdefault(system_id(vocabulary.name), vocabulary)
-    return found
+def answer_set_vocabulary(
+    site: FhirSite, catalog: Catalog, options: tuple[Option, ...], name: str
+) -> Vocabulary:
+    """The code system of a question's options: its named answer set's, or its own (``name``)."""
+    return named_vocabulary(site, _set_names(catalog).get(options, name), _concepts(options))
 
 
 def build_code_system(catalog: Catalog, vocabulary: Vocabulary) -> Json:

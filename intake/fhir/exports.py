@@ -14,7 +14,8 @@ from flask import current_app
 from forms.loader import UnknownCatalogVersion, get_catalog
 from forms.schema import Catalog
 from intake.clock import as_utc
-from intake.fhir.codes import Json, build_code_system, vocabularies
+from intake.fhir.answer_types import vocabularies
+from intake.fhir.codes import Json, build_code_system
 from intake.fhir.document import build_bundle, build_document_reference, bundle_uuid
 from intake.fhir.questionnaire import build_questionnaire
 from intake.fhir.response import (

@@ -1,5 +1,5 @@
 """A submission as a FHIR R4 ``QuestionnaireResponse``: only what the patient answered, typed as the
-Questionnaire declares (see ``questionnaire`` for the mapping), non-answers as the catalog's codes."""
+Questionnaire declares (see ``answer_types`` for the mapping), non-answers as the catalog's codes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from forms.schema import Catalog, Item, ListField
-from intake.fhir.codes import Json, Vocabulary, field_vocabulary, item_vocabulary
+from forms.schema import Catalog
+from intake.fhir.answer_types import fhir_type
+from intake.fhir.codes import Json
 from intake.fhir.site import FhirSite
 
 
@@ -50,66 +51,6 @@ class CatalogVersionError(ValueError):
     missing from ``forms/archive``)."""
 
 
-def _year_answer(vocabulary: Vocabulary | None, value: Any) -> Json:
-    if isinstance(value, int):
-        return {"valueString": f"{value:04d}"}
-    assert vocabulary is not None
-    return {"valueCoding": vocabulary.coding(value)}
-
-
-def _field_answers(vocabulary: Vocabulary | None, f: ListField, value: Any) -> list[Json]:
-    if value is None or value == []:
-        return []
-    if f.type == "year":
-        return [_year_answer(vocabulary, value)]
-    if f.type == "text":
-        return [{"valueString": value}]
-    assert vocabulary is not None
-    codes = value if isinstance(value, list) else [value]
-    return [{"valueCoding": vocabulary.coding(code)} for code in codes]
-
-
-def response_item(site: FhirSite, catalog: Catalog, item: Item, value: Any) -> list[Json]:
-    """The response items for one answered question: none, one, or one per list row."""
-    base: Json = {"linkId": item.id, "text": item.text}
-    vocabulary = item_vocabulary(site, catalog, item)
-    if item.type in ("single", "multi", "scale"):
-        assert vocabulary is not None
-        codes = value if isinstance(value, list) else [value]
-        answers = [{"valueCoding": vocabulary.coding(str(code))} for code in codes]
-        return [{**base, "answer": answers}] if answers else []
-    if item.type == "year":
-        return [{**base, "answer": [_year_answer(vocabulary, value)]}]
-    if item.type == "text":
-        return [{**base, "answer": [{"valueString": value}]}]
-    if item.type == "grid":
-        assert vocabulary is not None
-        rows = [
-            {
-                "linkId": f"{item.id}.{row.code}",
-                "text": row.label,
-                "answer": [{"valueCoding": vocabulary.coding(value[row.code])}],
-            }
-            for row in item.rows
-            if value.get(row.code)
-        ]
-        return [{**base, "item": rows}] if rows else []
-    groups = []
-    for row in value:  # list: one group per row, in the patient's order
-        fields = [
-            {"linkId": f"{item.id}.{f.id}", "text": f.label, "answer": answers}
-            for f in item.fields
-            if (
-                answers := _field_answers(
-                    field_vocabulary(site, catalog, item, f), f, row.get(f.id)
-                )
-            )
-        ]
-        if fields:
-            groups.append({**base, "item": fields})
-    return groups
-
-
 def build_response(
     site: FhirSite,
     catalog: Catalog,
@@ -132,7 +73,7 @@ def build_response(
             entry
             for item in section.items
             if answers.get(item.id) is not None
-            for entry in response_item(site, catalog, item, answers[item.id])
+            for entry in fhir_type(item).response_items(site, catalog, item, answers[item.id])
         ]
         if items:
             groups.append({"linkId": section.id, "text": section.title, "item": items})

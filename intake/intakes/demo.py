@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from forms.logic import Visibility, hidden_reason
-from forms.schema import NON_ANSWERS, Catalog, Item, ListField
+from forms.schema import Catalog
 from intake.pdf.document import PdfHeader
 
 
@@ -320,33 +320,6 @@ _ANSWERS: dict[str, Any] = {
 }
 
 
-def _fallback(item: Item) -> Any:
-    """A plain valid answer for an item the hand-picked set does not cover (a new question)."""
-    real = [o.code for o in item.options if o.code not in (*NON_ANSWERS, *item.exclusive)]
-    if item.type == "single":
-        return real[0] if real else item.options[0].code
-    if item.type == "multi":
-        return real[:2] or [item.options[0].code]
-    if item.type == "grid":
-        return {row.code: real[0] for row in item.rows}
-    if item.type == "scale":
-        return (item.scale_min + item.scale_max) // 2
-    if item.type == "year":
-        return 2020
-    if item.type == "text":
-        return "As written by the patient."
-    return [{f.id: _fallback_field(f) for f in item.fields}]
-
-
-def _fallback_field(f: ListField) -> Any:
-    if f.type == "text":
-        return "As written"
-    if f.type == "year":
-        return 2020
-    codes = [o.code for o in f.options if o.code not in NON_ANSWERS]
-    return codes[:1] if f.type == "multi" else codes[0]
-
-
 def _reaction_answers(catalog: Catalog) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for section_id, (noticed, onset, how_often, last) in _REACTIONS.items():
@@ -359,30 +332,6 @@ def _reaction_answers(catalog: Catalog) -> dict[str, Any]:
         if section_id in _REACTION_OTHER:
             answers[f"{section_id}.reaction.other"] = _REACTION_OTHER[section_id]
     return answers
-
-
-def _codes_valid(item: Item, value: Any) -> bool:
-    """Whether a hand-picked value uses only codes the catalog still has."""
-    allowed = set(item.codes) | set(NON_ANSWERS)
-    if item.type == "single":
-        return value in allowed
-    if item.type == "multi":
-        return set(value) <= allowed
-    if item.type == "grid":
-        return set(value) <= {r.code for r in item.rows} and set(value.values()) <= allowed
-    if item.type == "list":
-        fields = {f.id: f for f in item.fields}
-        for row in value:
-            for key, cell in row.items():
-                f = fields.get(key)
-                if f is None:
-                    return False
-                codes = {o.code for o in f.options} | set(NON_ANSWERS)
-                if f.type == "single" and cell not in codes:
-                    return False
-                if f.type == "multi" and not set(cell) <= codes:
-                    return False
-    return True
 
 
 def demo_answers(catalog: Catalog) -> dict[str, Any]:
@@ -398,11 +347,11 @@ def demo_answers(catalog: Catalog) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for item in catalog.items():
         if item.id in wanted:
-            if not _codes_valid(item, wanted[item.id]):
+            if not item.kind.uses_known_codes(item, wanted[item.id]):
                 raise ValueError(f"demo answer for {item.id} no longer matches the catalog")
             answers[item.id] = wanted[item.id]
         else:
-            answers[item.id] = _fallback(item)
+            answers[item.id] = item.kind.example(item)  # a question with no hand-picked answer
     return {
         item.id: answers[item.id]
         for item in catalog.items()

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask.blueprints import BlueprintSetupState
+
+from forms.schema import NON_ANSWER_OPTIONS
+from forms.types.repeating import filled
 
 bp = Blueprint("patient", __name__)
 
@@ -14,15 +18,13 @@ def errors_under(errors: list, name: str) -> list:  # type: ignore[type-arg]
     return [e for e in errors if e.target == target or e.target.startswith(target + "-")]
 
 
-@bp.app_template_filter("filled")
-def filled(data: object) -> bool:
-    """Whether a list row holds anything typed or chosen (then it gets a "Remove" button; the
-    empty row to type into does not). A row's data nests: a year field is {year, unknown}."""
-    if isinstance(data, dict):
-        return any(filled(value) for value in data.values())
-    if isinstance(data, (list, tuple)):
-        return any(filled(value) for value in data)
-    return data not in (None, "", False)
+bp.add_app_template_filter(filled, "filled")
+
+
+@bp.record_once
+def _template_globals(state: BlueprintSetupState) -> None:
+    """The two non-answers for the widgets that offer them themselves (year, scale)."""
+    state.app.jinja_env.globals["non_answers"] = NON_ANSWER_OPTIONS
 
 
 from intake.patient import views  # noqa: E402,F401  (registers the routes)

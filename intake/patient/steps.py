@@ -8,12 +8,12 @@ from typing import Any
 
 from flask import request
 
-from forms.builder import SectionForm, from_form_data, section_form_class, to_form_data
+from forms.builder import SectionForm, section_form_class
 from forms.logic import Visibility, value_state, visible_items
 from forms.schema import Catalog, Item, Section
+from forms.types import KEEP
 from intake.intakes.drafts import visibility_for
 from intake.models import Intake
-from intake.patient import filled
 from intake.patient.access import resume_ticket
 
 
@@ -120,18 +120,9 @@ def _flatten(item_id: str, name: str, errors: Any) -> list[FieldError]:
 
 
 def _item_errors(item: Item, form_field: Any) -> list[FieldError]:
-    """The item's messages, each tied to its input. A list row is named by its own index, not
-    its position: after a "Remove" the rows keep the indices they were posted with (1, 2, ...),
-    so a position would put a message, and the summary's link, on another row's box."""
-    if item.type != "list":
-        return _flatten(item.id, item.id, form_field.errors)
-    return [e for row in form_field.entries for e in _flatten(item.id, row.name, row.errors)]
-
-
-def _needs_empty_row(entries: list[Any]) -> bool:
-    """Whether the list lacks an empty row to type into: a page shown again after an error has
-    one already (the last), and must not gain another each time it is sent."""
-    return not entries or filled(entries[-1].data)
+    """The item's messages, each tied to its input (its type says how inputs are named)."""
+    groups = item.kind.error_groups(form_field)
+    return [e for name, errors in groups for e in _flatten(item.id, name, errors)]
 
 
 def posted_shown(section: Section) -> list[str]:
@@ -160,7 +151,7 @@ def step_page(
         form = form_class(formdata=request.form, meta={"csrf": False})
         _remove_row(items, form, parse_action(request.form.get("action", "")))
     else:
-        data = {item.id: to_form_data(item, answers.get(item.id)) for item in items}
+        data = {item.id: item.kind.prefill(item, answers.get(item.id)) for item in items}
         form = form_class(formdata=None, data=data, meta={"csrf": False})
     errors: list[FieldError] = []
     if posted:
@@ -168,9 +159,7 @@ def step_page(
         for item in items:
             errors += _item_errors(item, form[item.id])
     for item in items:
-        entries = form[item.id].entries if item.type == "list" else []
-        if item.type == "list" and len(entries) < item.max_rows and _needs_empty_row(entries):
-            form[item.id].append_entry()  # one empty row to type into
+        item.kind.ready(item, form[item.id])
     optional = _detail_items(catalog, section, answers, visibility)
     return StepPage(
         catalog=catalog,
@@ -214,10 +203,8 @@ def _remove_row(items: list[Item], form: SectionForm, action: Action) -> None:
     if action.kind != "remove" or action.row is None:
         return
     for item in items:
-        if item.id == action.item_id and item.type == "list":
-            entries = form[item.id].entries
-            if action.row < len(entries):
-                del entries[action.row]
+        if item.id == action.item_id:
+            item.kind.remove_entry(form[item.id], action.row)
 
 
 def _new_items(items: list[Item], ids: str) -> list[Item]:
@@ -237,24 +224,11 @@ def posted_answers(page: StepPage, stored: Mapping[str, Any]) -> tuple[dict[str,
     for item in page.items:
         posted = page.form[item.id]
         if item.id not in page.problem_ids:
-            values[item.id] = from_form_data(item, posted.data)
-        elif item.type == "list":
-            values[item.id] = _rows_around_errors(item, posted.entries, stored.get(item.id))
-        else:
+            values[item.id] = item.kind.parse(item, posted.data)
+            continue
+        kept = item.kind.salvage(item, posted, stored.get(item.id))
+        if kept is KEEP:
             unsaved.add(item.id)
+        else:
+            values[item.id] = kept
     return values, unsaved
-
-
-def _rows_around_errors(item: Item, entries: list[Any], stored: Any) -> Any:
-    """The list as posted, each box in error taken from the stored row it was drawn from (a row
-    keeps its posted index after a removal), or left out when that row is new."""
-    before = stored if isinstance(stored, list) else []
-    data = []
-    for entry in entries:
-        row = dict(entry.data)
-        index = int(entry.name.rsplit("-", 1)[1])
-        was = to_form_data(item, [before[index]])[0] if index < len(before) else {}
-        for field_id in entry.errors:
-            row[field_id] = was.get(field_id)
-        data.append(row)
-    return from_form_data(item, data)

@@ -23,9 +23,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, render_template
 
+from forms.display import Table
 from intake.pdf.job import PdfAttachment, RenderJob
 from intake.pdf.renderer import RENDERER
-from intake.pdf.summary import Summary, Table
+from intake.pdf.summary import Summary
 
 #: Stored with every PDF. The renderer process runs the WeasyPrint installed beside this code.
 RENDERER_VERSION = f"weasyprint {version('weasyprint')} / summary template 5"

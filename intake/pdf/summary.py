@@ -11,27 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from flask_babel import gettext
-
+from forms.display import ANSWER_TEXT, Mark, Table, _, mark, option_text
 from forms.logic import HiddenReason, State, Visibility, hidden_reason, value_state
-from forms.schema import NON_ANSWERS, NOT_SURE, PREFER_NOT, Catalog, Item, ListField, Section
-
-
-def _(text: str, **values: Any) -> str:
-    """gettext, typed (Flask-Babel has no type information)."""
-    return str(gettext(text, **values))
-
+from forms.schema import NOT_SURE, PREFER_NOT, Catalog, Item, ListField, Section
 
 #: Codes of a reaction list that are not reactions ("None of these", "Not sure", ...).
 NOT_REACTIONS = ("none", NOT_SURE, PREFER_NOT)
 #: The answer by which a patient declines a whole section at its consent gate.
 DECLINE_CODE = "skip"
 
-ANSWER_TEXT: dict[str, str] = {
-    "not_sure": "Not sure",
-    "prefer_not": "Prefer not to say",
-    "not_answered": "Not answered",
-}
 HIDDEN_TEXT: dict[str, str] = {
     "branch": "Not shown (did not apply to earlier answers)",
     "optional": "Not shown (optional detail not opened)",
@@ -82,20 +70,6 @@ OVERVIEW_KEY: tuple[tuple[OverviewStatus, str], ...] = (
 
 
 @dataclass(frozen=True)
-class Mark:
-    """One value as printed: an answer's label, or a state in the key's words.
-
-    ``state`` marks the second kind (Not sure, Prefer not to say, Not answered, Not shown, and
-    the dash for a question a topic does not have): templates set it apart from answers, in
-    italic, wherever it appears. ``prefix`` names the grid row a value belongs to.
-    """
-
-    text: str
-    state: bool = False
-    prefix: str = ""
-
-
-@dataclass(frozen=True)
 class KeyEntry:
     """One status in the key to the at-a-glance table: its words as printed, and what it means."""
 
@@ -108,27 +82,6 @@ class KeyEntry:
         """Whether a single question can show this too, meaning the same there (the PDF's key
         names those once, for both)."""
         return self.status in ("not_sure", "prefer_not", "not_shown")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One table cell: either service text (labels) or the patient's own words.
-
-    ``state`` is set when the text is a non-answer (Not sure, Prefer not to say) rather than an
-    answer; an empty cell is one the patient left blank.
-    """
-
-    text: str = ""
-    patient_text: str | None = None
-    state: bool = False
-
-
-@dataclass(frozen=True)
-class Table:
-    """A repeating list (medicines, foods, reactions, episodes) as columns and rows."""
-
-    columns: tuple[str, ...]
-    rows: tuple[tuple[Cell, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -256,83 +209,19 @@ class Summary:
         )
 
 
-def _label(options_of: Item | ListField, code: str) -> str:
-    for option in options_of.options:
-        if option.code == code:
-            return _(option.label)
-    return _(ANSWER_TEXT.get(code, code))
-
-
-def _year_text(value: Any) -> str:
-    if isinstance(value, int):
-        return _("About %(year)s", year=value)
-    return _(ANSWER_TEXT.get(str(value), str(value)))
-
-
-def _field_cell(f: ListField, value: Any) -> Cell:
-    if value in (None, "", []):
-        return Cell("")
-    if f.type == "text":
-        return Cell(patient_text=str(value))
-    nonanswer = value in NON_ANSWERS or (isinstance(value, list) and value[0] in NON_ANSWERS)
-    if f.type == "year":
-        return Cell(_year_text(value), state=nonanswer)
-    if f.type == "multi":
-        return Cell("; ".join(_short(f, code) for code in value), state=nonanswer)
-    return Cell(_short(f, str(value)), state=nonanswer)
-
-
-def _short(options_of: Item | ListField, code: str) -> str:
-    for option in options_of.options:
-        if option.code == code:
-            return _(option.short_label)
-    return _(ANSWER_TEXT.get(code, code))
-
-
-def _mark(
-    options_of: Item | ListField, code: Any, *, short: bool = False, prefix: str = ""
-) -> Mark:
-    """One chosen code as printed; a blank or a non-answer in the key's words, as a state."""
-    if code in (None, "", []):
-        return Mark(_(ANSWER_TEXT["not_answered"]), state=True, prefix=prefix)
-    if code in NON_ANSWERS:
-        return Mark(_(ANSWER_TEXT[code]), state=True, prefix=prefix)
-    label = _short(options_of, code) if short else _label(options_of, code)
-    return Mark(label, prefix=prefix)
-
-
 def _answer_row(item: Item, value: Any) -> AnswerRow:
     state = value_state(value)
-    row = AnswerRow(item.id, _(item.text), state)
     if state != "answered":
-        return row
-    if item.type == "text":
-        return AnswerRow(item.id, row.question, state, patient_text=str(value))
-    if item.type == "single":
-        return AnswerRow(item.id, row.question, state, lines=(_mark(item, value),))
-    if item.type == "multi":
-        return AnswerRow(item.id, row.question, state, lines=tuple(_mark(item, c) for c in value))
-    if item.type == "grid":
-        lines = tuple(_mark(item, value.get(r.code), prefix=_(r.label)) for r in item.rows)
-        return AnswerRow(item.id, row.question, state, lines=lines)
-    if item.type == "scale" and isinstance(value, int):
-        low, high = item.anchors
-        text = _(
-            "%(value)s on a %(min)s to %(max)s scale (%(low)s; %(high)s)",
-            value=value,
-            min=item.scale_min,
-            max=item.scale_max,
-            low=low,
-            high=high,
-        )
-        return AnswerRow(item.id, row.question, state, lines=(Mark(text),))
-    if item.type == "year":
-        return AnswerRow(item.id, row.question, state, lines=(Mark(_year_text(value)),))
-    if item.type == "list":
-        columns = tuple(_(f.label) for f in item.fields)
-        rows = tuple(tuple(_field_cell(f, entry.get(f.id)) for f in item.fields) for entry in value)
-        return AnswerRow(item.id, row.question, state, table=Table(columns, rows))
-    return row
+        return AnswerRow(item.id, _(item.text), state)
+    shown = item.kind.display(item, value)
+    return AnswerRow(
+        item.id,
+        _(item.text),
+        state,
+        lines=shown.lines,
+        patient_text=shown.patient_text,
+        table=shown.table,
+    )
 
 
 def section_view(
@@ -372,10 +261,10 @@ def _marks(options_of: Item | ListField, codes: list[Any]) -> tuple[Mark, ...]:
     would speak for all three."""
     given = [code for code in codes if code not in (None, "", [])]
     if not given:
-        return (_mark(options_of, None),)
-    marks = dict.fromkeys(_mark(options_of, code, short=True) for code in given)
+        return (mark(options_of, None),)
+    marks = dict.fromkeys(mark(options_of, code, short=True) for code in given)
     if len(given) < len(codes):
-        marks[_mark(options_of, None)] = None
+        marks[mark(options_of, None)] = None
     return tuple(marks)
 
 
@@ -404,7 +293,11 @@ def _overview_from_list(
     chosen = [c for e in entries for c in e.get("symptoms") or []]
     noticed = {c for c in chosen if c not in NOT_REACTIONS}
     reactions = (
-        tuple(Mark(_short(symptoms, o.code)) for o in symptoms.options if o.code in noticed)
+        tuple(
+            Mark(option_text(symptoms, o.code, short=True))
+            for o in symptoms.options
+            if o.code in noticed
+        )
         if noticed
         else _marks(symptoms, chosen)  # only "None of these", "Not sure" ... or nothing
     )
@@ -448,7 +341,9 @@ def overview_row(
     # In the question's own order, as for food and medicines, so a column reads alike down
     # the page whatever order the patient ticked them in.
     chosen = set(value) - set(NOT_REACTIONS)
-    reactions = tuple(Mark(_short(noticed, o.code)) for o in noticed.options if o.code in chosen)
+    reactions = tuple(
+        Mark(option_text(noticed, o.code, short=True)) for o in noticed.options if o.code in chosen
+    )
     if not reactions:
         return replace(base, status="none")
 
@@ -460,7 +355,7 @@ def overview_row(
         hidden = hidden_reason(catalog, item, answers, visibility)
         if hidden is not None:
             return (Mark(_(HIDDEN_TEXT[hidden]), state=True),)
-        return (_mark(item, answers.get(item_id), short=True),)
+        return (mark(item, answers.get(item_id), short=True),)
 
     return replace(
         base,
@@ -478,7 +373,7 @@ def build_summary(catalog: Catalog, answers: Mapping[str, Any], visibility: Visi
     views = {s.id: section_view(catalog, s, answers, visibility) for s in catalog.sections}
     return Summary(
         catalog_version=catalog.version,
-        completed_by=_label(catalog.item("general.completed_by"), completed)
+        completed_by=option_text(catalog.item("general.completed_by"), completed)
         if completed
         else _("Not answered"),
         overview=tuple(

@@ -1,0 +1,124 @@
+"""A list of rows (medicines, foods, episodes), each row a few fields of the field types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wtforms import Field, FieldList, Form, FormField
+
+from forms.display import Cell, Display, Table, _
+from forms.schema import Item, ListField
+from forms.types.base import AnswerType, Question
+
+
+def filled(data: object) -> bool:
+    """Whether a row holds anything typed or chosen (then it gets a "Remove" button; the empty
+    row to type into does not). A row's data nests: a year field is {year, unknown}."""
+    if isinstance(data, dict):
+        return any(filled(value) for value in data.values())
+    if isinstance(data, (list, tuple)):
+        return any(filled(value) for value in data)
+    return data not in (None, "", False)
+
+
+def _item(question: Question) -> Item:
+    assert isinstance(question, Item), "a list is never a field of another list"
+    return question
+
+
+def _cell(f: ListField, stored: Any) -> Cell:
+    if stored in (None, "", []):
+        return Cell("")
+    return f.kind.cell(f, stored)
+
+
+class ListType(AnswerType):
+    """Stored as ``[{field id: value}]`` in the patient's order; a blank row is not an answer."""
+
+    name = "list"
+    repeating = True
+    asks_non_answers = False
+    macro = "list_question"
+
+    def field(self, question: Question) -> Field:
+        item = _item(question)
+        row_form = type("RowForm", (Form,), {f.id: f.kind.field(f) for f in item.fields})
+        return FieldList(FormField(row_form), min_entries=0, max_entries=item.max_rows)
+
+    def prefill(self, question: Question, stored: Any) -> Any:
+        if stored is None:
+            return None
+        fields = _item(question).fields
+        return [{f.id: f.kind.prefill(f, row.get(f.id)) for f in fields} for row in stored]
+
+    def parse(self, question: Question, data: Any) -> Any:
+        rows: list[dict[str, Any]] = []
+        for entry in data or []:
+            row = {f.id: f.kind.parse(f, entry.get(f.id)) for f in _item(question).fields}
+            row = {k: v for k, v in row.items() if v is not None}
+            if row:
+                rows.append(row)
+        return rows or None
+
+    def posted(self, question: Question, name: str, stored: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for n, row in enumerate(stored):
+            for f in _item(question).fields:
+                if f.id in row:
+                    data.update(f.kind.posted(f, f"{name}-{n}-{f.id}", row[f.id]))
+        return data
+
+    def error_groups(self, field: Any) -> list[tuple[str, Any]]:
+        """Each row by its own index, not its position: after a "Remove" the rows keep the
+        indices they were posted with (1, 2, ...), so a position would put a message, and the
+        summary's link, on another row's box."""
+        return [(row.name, row.errors) for row in field.entries]
+
+    def salvage(self, question: Question, field: Any, stored: Any) -> Any:
+        """The list as posted, each box in error taken from the stored row it was drawn from (a
+        row keeps its posted index after a removal), or left out when that row is new. One
+        half-typed year must not throw away a medicine list typed since the last save."""
+        before = stored if isinstance(stored, list) else []
+        data = []
+        for entry in field.entries:
+            row = dict(entry.data)
+            index = int(entry.name.rsplit("-", 1)[1])
+            was = self.prefill(question, [before[index]])[0] if index < len(before) else {}
+            for field_id in entry.errors:
+                row[field_id] = was.get(field_id)
+            data.append(row)
+        return self.parse(question, data)
+
+    def ready(self, question: Question, field: Any) -> None:
+        """One empty row to type into, unless the list is full or already ends with one (a page
+        shown again after an error has it, and must not gain another each time it is sent)."""
+        entries = field.entries
+        if len(entries) < _item(question).max_rows and (not entries or filled(entries[-1].data)):
+            field.append_entry()
+
+    def remove_entry(self, field: Any, index: int) -> None:
+        if index < len(field.entries):
+            del field.entries[index]
+
+    def display(self, question: Item, stored: Any) -> Display:
+        columns = tuple(_(f.label) for f in question.fields)
+        rows = tuple(tuple(_cell(f, entry.get(f.id)) for f in question.fields) for entry in stored)
+        return Display(table=Table(columns, rows))
+
+    def example(self, question: Question) -> Any:
+        return [{f.id: f.kind.example(f) for f in _item(question).fields}]
+
+    def uses_known_codes(self, question: Question, stored: Any) -> bool:
+        fields = {f.id: f for f in _item(question).fields}
+        for row in stored:
+            for key, value in row.items():
+                f = fields.get(key)
+                if f is None or not f.kind.uses_known_codes(f, value):
+                    return False
+        return True
+
+    def problems(self, item: Item) -> list[str]:
+        found = super().problems(item)
+        if not (item.fields and item.max_rows > 0):
+            found.append(f"{item.id}: a list needs fields and a max_rows")
+        return found
