@@ -57,8 +57,15 @@ _ITEM_KEYS = {
     "enable_when",
     "clinic_enabled_only",
     "nonanswer_exempt",
+    "respondent",
+    "declines",
     "sources",
 }
+#: Keys that say how the service reads the answers, not what the patient was asked: the digest
+#: of a released version leaves them out, so they can be added to it later (its questions,
+#: options and codes stay as released).
+READING_ITEM_KEYS = ("respondent", "declines")
+READING_REACTION_KEYS = ("parts",)
 
 
 class CatalogError(ValueError):
@@ -165,6 +172,8 @@ def _item(
         enable_when=_enable_when(raw.get("enable_when"), where),
         clinic_opt_in=bool(raw.get("clinic_enabled_only", False)),
         nonanswer_exempt=bool(raw.get("nonanswer_exempt", False)),
+        respondent=bool(raw.get("respondent", False)),
+        declines=raw.get("declines"),
         reaction_part=reaction_part,
         sources=tuple(raw.get("sources") or ()),
     )
@@ -217,9 +226,15 @@ def parse_catalog(data: dict[str, Any]) -> Catalog:
         reaction = None
         if raw_section.get("reaction"):
             spec = raw_section["reaction"]
-            reaction = ReactionBlock(lead=spec["lead"], embedded_in=spec.get("embedded_in"))
-            if reaction.embedded_in is None:
-                items.extend(_reaction_items(raw_section, template, sets, loaded))
+            if spec.get("embedded_in") is None:
+                expanded = _reaction_items(raw_section, template, sets, loaded)
+                items.extend(expanded)
+                parts = {i.reaction_part: i.id for i in expanded if i.reaction_part}
+            else:
+                parts = dict(spec.get("parts") or {})
+            reaction = ReactionBlock(
+                lead=spec["lead"], embedded_in=spec.get("embedded_in"), parts=parts
+            )
         sections.append(
             Section(
                 id=sid,
@@ -242,9 +257,16 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
 
 def content_digest(path: Path) -> str:
     """SHA-256 of a catalog file's data, not its bytes: comments and layout may change freely,
-    while any change to a question, an option or a code changes the digest."""
+    while any change to a question, an option or a code changes the digest. The reading keys
+    (``READING_ITEM_KEYS``, ``READING_REACTION_KEYS``) are left out."""
     with path.open(encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
+    for section in data.get("sections", []):
+        for key in READING_REACTION_KEYS:
+            (section.get("reaction") or {}).pop(key, None)
+        for item in section.get("items", []):
+            for key in READING_ITEM_KEYS:
+                item.pop(key, None)
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -104,6 +104,10 @@ class Item:
     enable_when: EnableWhen | None = None
     clinic_opt_in: bool = False
     nonanswer_exempt: bool = False
+    #: The answer names who filled in the form: printed with the patient's identity.
+    respondent: bool = False
+    #: The answer by which the patient declines the rest of the section (a consent question).
+    declines: str | None = None
     reaction_part: str | None = None
     sources: tuple[str, ...] = ()
 
@@ -125,6 +129,10 @@ class ReactionBlock:
 
     lead: str
     embedded_in: str | None = None
+    #: Where each part of the block is asked (``noticed``, ``onset``, ``how_often``,
+    #: ``last_time``): item ids of the expanded block, or the fields of the list it is embedded
+    #: in. A part the block does not ask is missing.
+    parts: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -178,6 +186,11 @@ class Catalog:
 
     def section(self, section_id: str) -> Section:
         return self._sections[section_id]  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def respondent(self) -> Item | None:
+        """The question that asks who filled in the form, if the catalog has one."""
+        return next((item for item in self.items() if item.respondent), None)
 
     def section_index(self, section_id: str) -> int:
         return [s.id for s in self.sections].index(section_id)

@@ -159,6 +159,44 @@ def _check_sections(catalog: Catalog) -> list[str]:
     return problems
 
 
+def _check_reading(catalog: Catalog) -> list[str]:
+    """The keys that tell the summary how to read answers point at what they claim to."""
+    problems = []
+    respondents = [item for item in catalog.items() if item.respondent]
+    if len(respondents) > 1:
+        problems.append(f"respondent: {len(respondents)} questions claim it, at most one may")
+    problems += [
+        f"{item.id}: the respondent question is not a single choice"
+        for item in respondents
+        if not item.kind.one_code
+    ]
+    for section in catalog.sections:
+        for n, item in enumerate(section.items):
+            if item.declines is None:
+                continue
+            if item.declines not in item.codes:
+                problems.append(f"{item.id}: declines with {item.declines!r}, not an answer")
+            if n != 0:
+                problems.append(f"{item.id}: a question that declines a section must come first")
+        block = section.reaction
+        if block is None:
+            continue
+        if "noticed" not in block.parts:
+            problems.append(f"section {section.id}: reaction block names no 'noticed' part")
+        if block.embedded_in and catalog.has_item(block.embedded_in):
+            host = catalog.item(block.embedded_in)
+            fields = {f.id for f in host.fields}
+            problems += [
+                f"section {section.id}: reaction part {part!r} names a missing field {name!r}"
+                for part, name in block.parts.items()
+                if name not in fields
+            ]
+            conditions = host.enable_when.conditions if host.enable_when else ()
+            if len(conditions) != 1 or conditions[0].op != "=":
+                problems.append(f"{host.id}: a list with a reaction block needs one '=' gate")
+    return problems
+
+
 #: Rules added after a version was released, with the first version they apply to. A released
 #: catalog never changes (its answers are read back with it), so a new rule cannot mend it.
 LATER_RULES: tuple[tuple[str, Callable[[Catalog], list[str]]], ...] = (
@@ -179,6 +217,7 @@ def catalog_problems(catalog: Catalog) -> list[str]:
         + _check_answers(catalog)
         + _check_lengths(catalog)
         + _check_sections(catalog)
+        + _check_reading(catalog)
     )
     for since, rule in LATER_RULES:
         if _version_key(catalog.version) >= _version_key(since):

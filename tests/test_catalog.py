@@ -36,6 +36,10 @@ def _item(data: dict[str, Any], item_id: str) -> dict[str, Any]:
     raise KeyError(item_id)
 
 
+def _section(data: dict[str, Any], section_id: str) -> dict[str, Any]:
+    return next(s for s in data["sections"] if s["id"] == section_id)  # type: ignore[no-any-return]
+
+
 def test_the_catalog_keeps_every_rule() -> None:
     assert catalog_problems(get_catalog()) == []
 
@@ -92,6 +96,22 @@ def test_catalog_has_a_version_and_core_and_optional_items() -> None:
         (
             lambda d: _item(d, "metal.test_list")["fields"][2]["answers"].pop(),
             "metal.test_list.sample: does not offer prefer_not",
+        ),
+        # The keys that tell the summary how to read the answers.
+        (lambda d: _item(d, "general.impact").update(respondent=True), "at most one may"),
+        (lambda d: _item(d, "general.symptoms").update(respondent=True), "not a single choice"),
+        (lambda d: _item(d, "trauma.consent").update(declines="no"), "not an answer"),
+        (lambda d: _item(d, "trauma.ever").update(declines="no"), "must come first"),
+        (
+            lambda d: _section(d, "diet")["reaction"]["parts"].update(onset="start"),
+            "names a missing field 'start'",
+        ),
+        (lambda d: _section(d, "diet")["reaction"]["parts"].pop("noticed"), "no 'noticed' part"),
+        (
+            lambda d: _item(d, "diet.food_list").update(
+                enable_when={"item": "diet.reacts_food", "op": "!=", "answer": "no"}
+            ),
+            "needs one '=' gate",
         ),
     ],
 )
@@ -175,3 +195,21 @@ def test_an_unknown_version_is_refused_clearly() -> None:
     for version in ("0.1", "../catalog", "1.0; rm"):
         with pytest.raises(UnknownCatalogVersion):
             get_catalog(version)
+
+
+def test_reading_keys_leave_a_released_digest_as_it_was(tmp_path: Path) -> None:
+    """``respondent``, ``declines`` and a reaction block's ``parts`` say how the summary reads the
+    answers, not what was asked: a released version may gain them; a question's words may not
+    change."""
+    data = yaml.safe_load(CATALOG_PATH.read_text(encoding="utf-8"))
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    before = content_digest(path)
+    _item(data, "general.completed_by").pop("respondent")
+    _item(data, "trauma.consent").pop("declines")
+    _section(data, "diet")["reaction"].pop("parts")
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert content_digest(path) == before
+    _item(data, "general.completed_by")["text"] += "?"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert content_digest(path) != before

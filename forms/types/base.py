@@ -81,6 +81,8 @@ class AnswerType:
     choice: ClassVar[bool] = False
     #: Can open other questions (enable-when): its answer is one code or a set of codes.
     can_gate: ClassVar[bool] = False
+    #: Stores one code from the question's options (printed as that option's label).
+    one_code: ClassVar[bool] = False
     #: Must offer "Not sure" and "Prefer not to say" (house rule 2).
     asks_non_answers: ClassVar[bool] = True
     #: Offers the two non-answers itself, as part of its widget, whatever the options say.

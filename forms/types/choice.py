@@ -61,6 +61,7 @@ class SingleType(ChoiceType):
 
     name = "single"
     input_kind = "radio"
+    one_code = True
 
     def field(self, question: Question) -> Field:
         return QuietRadioField(

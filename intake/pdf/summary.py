@@ -17,8 +17,6 @@ from forms.schema import NOT_SURE, PREFER_NOT, Catalog, Item, ListField, Section
 
 #: Codes of a reaction list that are not reactions ("None of these", "Not sure", ...).
 NOT_REACTIONS = ("none", NOT_SURE, PREFER_NOT)
-#: The answer by which a patient declines a whole section at its consent gate.
-DECLINE_CODE = "skip"
 
 HIDDEN_TEXT: dict[str, str] = {
     "branch": "Not shown (did not apply to earlier answers)",
@@ -240,7 +238,8 @@ def section_view(
             rows.append(_answer_row(item, answers.get(item.id)))
     # A consent gate answered "skip this part": say so once instead of listing unasked questions.
     declined = any(
-        item.nonanswer_exempt and answers.get(item.id) == DECLINE_CODE for item in section.items
+        item.declines is not None and answers.get(item.id) == item.declines
+        for item in section.items
     )
     view = SectionView(
         id=section.id,
@@ -272,25 +271,29 @@ def _overview_from_list(
     catalog: Catalog, section: Section, answers: Mapping[str, Any], base: OverviewRow
 ) -> OverviewRow:
     """Food and medicines record reactions per row: gather the rows without ranking them."""
-    assert section.reaction and section.reaction.embedded_in
-    host = catalog.item(section.reaction.embedded_in)
-    gate = catalog.item(host.enable_when.conditions[0].item) if host.enable_when else host
-    gate_value = answers.get(gate.id)
+    block = section.reaction
+    assert block and block.embedded_in
+    host = catalog.item(block.embedded_in)
+    # The list is opened by one "=" gate (forms.validate): its answer stands for "noticed".
+    gate = host.enable_when.conditions[0] if host.enable_when else None
+    gate_value = answers.get(gate.item) if gate else None
     state = value_state(gate_value)
     if state != "answered":
         return replace(base, status=state)
-    if gate_value != "yes":
+    if gate is not None and gate_value not in gate.answers:
         return replace(base, status="none")
     entries = answers.get(host.id) or []
     fields = {f.id: f for f in host.fields}
 
-    def column(field_id: str) -> tuple[Mark, ...]:
-        if field_id not in fields:
+    def column(part: str) -> tuple[Mark, ...]:
+        field_id = block.parts.get(part)
+        if field_id is None:
             return (Mark(NO_SUCH_QUESTION, state=True),)
         return _marks(fields[field_id], [e.get(field_id) for e in entries])
 
-    symptoms = fields["symptoms"]
-    chosen = [c for e in entries for c in e.get("symptoms") or []]
+    noticed_id = block.parts["noticed"]
+    symptoms = fields[noticed_id]
+    chosen = [c for e in entries for c in e.get(noticed_id) or []]
     noticed = {c for c in chosen if c not in NOT_REACTIONS}
     reactions = (
         tuple(
@@ -330,7 +333,9 @@ def overview_row(
         return base
     if section.reaction and section.reaction.embedded_in:
         return _overview_from_list(catalog, section, answers, base)
-    noticed = catalog.item(f"{section.id}.reaction.noticed")
+    assert section.reaction is not None
+    parts = section.reaction.parts
+    noticed = catalog.item(parts["noticed"])
     reason = hidden_reason(catalog, noticed, answers, visibility)
     if reason is not None:
         return replace(base, status="not_shown", hidden=reason)
@@ -347,9 +352,9 @@ def overview_row(
     if not reactions:
         return replace(base, status="none")
 
-    def follow_up(suffix: str) -> tuple[Mark, ...]:
-        item_id = f"{section.id}.reaction.{suffix}"
-        if not catalog.has_item(item_id):
+    def follow_up(part: str) -> tuple[Mark, ...]:
+        item_id = parts.get(part)
+        if item_id is None:
             return (Mark(NO_SUCH_QUESTION, state=True),)
         item = catalog.item(item_id)
         hidden = hidden_reason(catalog, item, answers, visibility)
@@ -369,12 +374,13 @@ def overview_row(
 
 def build_summary(catalog: Catalog, answers: Mapping[str, Any], visibility: Visibility) -> Summary:
     """The complete, ordered summary of one intake's answers."""
-    completed = answers.get("general.completed_by")
+    respondent = catalog.respondent
+    completed = answers.get(respondent.id) if respondent else None
     views = {s.id: section_view(catalog, s, answers, visibility) for s in catalog.sections}
     return Summary(
         catalog_version=catalog.version,
-        completed_by=option_text(catalog.item("general.completed_by"), completed)
-        if completed
+        completed_by=option_text(respondent, completed)
+        if respondent and completed
         else _("Not answered"),
         overview=tuple(
             overview_row(catalog, s, answers, visibility, views[s.id])
