@@ -22,20 +22,15 @@ from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 
 from forms.loader import UnknownCatalogVersion, get_catalog
-from forms.logic import newly_enabled, visible_items
-from forms.schema import Catalog, Item
+from forms.schema import Catalog
 from intake import db
 from intake.clock import utcnow
 from intake.intakes.drafts import (
     REVIEW,
     WELCOME,
-    FrozenError,
     lock_for_update,
-    move_to,
     place_after,
     resume_step,
-    save_step,
-    set_detail,
     visibility_for,
 )
 from intake.intakes.invitations import (
@@ -59,11 +54,9 @@ from intake.patient.access import (
     sign_in,
 )
 from intake.patient.steps import (
-    Action,
+    SaveOutcome,
     StepPage,
-    parse_action,
-    posted_answers,
-    posted_shown,
+    save_page,
     step_page,
 )
 from intake.pdf.summary import build_summary
@@ -208,75 +201,34 @@ def step(section_id: str) -> ResponseReturnValue:
     if intake.submission is not None:
         return redirect(url_for("patient.done"), 303)
 
-    page = step_page(catalog, section, intake, posted=True)
-    values, unsaved = posted_answers(page, intake.answers or {})
-    has_errors = bool(page.problem_ids)
-    action = parse_action(request.form.get("action", "next"))
-    seen = request.form.get("_version", type=int)
-    new_items: list[Item] = []
-    try:
-        with db.transaction() as tx:
-            lock_for_update(tx, intake)
-            shown = [i for i in posted_shown(section) if i not in unsaved]
-            result = save_step(intake, section, values, shown, seen)
-            if result.saved and action.kind in ("more", "less"):
-                set_detail(intake, section.id, action.kind == "more")
-            if result.saved and (has_errors or action.kind in ("next", "back")):
-                # Named on an error page too: the next post lists them as shown, and would
-                # never point them out.
-                visibility = visibility_for(intake)
-                posted = request.form.getlist("_shown")
-                new_items = newly_enabled(catalog, section, intake.answers, visibility, posted)
-            if result.saved and not has_errors:
-                if new_items:
-                    move_to(intake, section.id)
-                else:
-                    move_to(
-                        intake, place_after(catalog, section, action.kind, to_review=page.to_review)
-                    )
-    except FrozenError:
+    result = save_page(catalog, section, intake)
+    page = result.page
+    if result.status == "frozen":
         return redirect(url_for("patient.done"), 303)
-    if result.conflict:
-        page = step_page(catalog, section, intake, posted=True, notice="conflict")
+    if result.status == "conflict":
         return _render_step(page, 409)
-    if has_errors:
-        page = step_page(
-            catalog, section, intake, posted=True, notice="more" if new_items else None
-        )
-        page.new_items = new_items
-        if action.kind == "save":
+    if result.status == "invalid":
+        if result.action.kind == "save":
             page.leave = ("save", url_for("patient.saved"))
-        elif action.kind == "back":
+        elif result.action.kind == "back":
             back = place_after(catalog, section, "back", to_review=page.to_review)
             page.leave = ("back", _place_url(back))
         return _render_step(page, 422)
-    return redirect(_after_save(catalog, page, action, intake, new_items), 303)
+    return redirect(_after_save(page, result), 303)
 
 
-def _after_save(
-    catalog: Catalog, page: StepPage, action: Action, intake: Intake, new_items: list[Item]
-) -> str:
-    """The page after a save: where ``move_to`` put the patient, scrolled to what changed."""
-    section = page.section
+def _after_save(page: StepPage, outcome: SaveOutcome) -> str:
+    """The page after a save: where the save put the patient, scrolled to what changed."""
+    section, action = page.section, outcome.action
     back: dict[str, Any] = {"from": "review"} if page.to_review else {}
-    here = url_for("patient.step", section_id=section.id, **back)
     if action.kind == "save":
         return url_for("patient.saved")
-    if new_items:
-        new = ",".join(item.id for item in new_items)
+    if outcome.new_items:
+        new = ",".join(item.id for item in outcome.new_items)
         return url_for("patient.step", section_id=section.id, notice="more", new=new, **back)
-    if action.kind == "more":
-        visible = visible_items(catalog, section, intake.answers or {}, visibility_for(intake))
-        extra = [item for item in visible if not item.core]
-        return here + (f"#q-{extra[0].id}" if extra else "#more")
-    if action.kind == "less":
-        return here + "#more"
-    if action.kind == "add" and action.item_id:
-        rows = intake.answers.get(action.item_id)
-        return here + f"#q-{action.item_id}-{len(rows) if isinstance(rows, list) else 0}"
-    if action.kind == "remove":
-        return here + f"#q-{action.item_id}"
-    return _place_url(resume_step(catalog, intake))
+    if outcome.anchor is not None:
+        return url_for("patient.step", section_id=section.id, **back) + f"#{outcome.anchor}"
+    return _place_url(outcome.place)
 
 
 def _place_url(place: str | None) -> str:
