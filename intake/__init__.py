@@ -8,9 +8,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
+
+def _templates_folder() -> Path:
+    """``intake/templates`` in an installed wheel, else the checkout's top-level ``templates/``
+    (an editable install, or tests run in the checkout: see pyproject's wheel sources)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "templates"
+    return installed if installed.is_dir() else package.parent / "templates"
+
+
 # Flask is imported inside create_app: the PDF renderer process (intake.pdf.engine) imports this
 # package for TEMPLATES and should not carry the web stack.
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = _templates_folder()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
