@@ -17,7 +17,8 @@ from forms.loader import get_catalog
 from intake import create_app, db
 from intake.clock import utcnow
 from intake.config import ConfigError
-from intake.intakes.invitations import find_by_public_id, hash_token
+from intake.intakes.invitations import find_by_public_id
+from intake.tokens import hash_token
 from tests.conftest import Invited, load_intake, post_step, sign_in
 
 PAYLOADS = [

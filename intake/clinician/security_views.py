@@ -24,6 +24,7 @@ from intake.clinician import bp, resume
 from intake.clinician.access import cookie_token, set_cookie, settings, signed_in
 from intake.clinician.security_forms import CodeForm, TurnOffForm
 from intake.models import User
+from intake.tokens import hash_token
 
 PENDING = "clinic_pending_sign_in"
 PENDING_LIFETIME = timedelta(minutes=5)
@@ -157,7 +158,7 @@ def two_factor() -> ResponseReturnValue:
         assert user is not None  # the guard found its live session
         secret = None if totp.is_enabled(user) else totp.enrolment_secret(tx, user, totp_key())
         if secret is not None and form.validate_on_submit():
-            session_id = accounts.hash_token(cookie_token() or "")
+            session_id = hash_token(cookie_token() or "")
             enabled = totp.confirm_enrolment(tx, user, form.code.data or "", totp_key(), session_id)
             if enabled:
                 address = request.remote_addr
