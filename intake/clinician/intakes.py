@@ -131,6 +131,6 @@ def send_to_ehr(public_id: str) -> ResponseReturnValue:
         done = "ehr_off"
     except push.AlreadySendingError:
         done = "ehr_busy"
-    except push.NotSubmittedError:
+    except NotSubmittedError:
         done = "not_submitted"
     return redirect(url_for("clinician.intake", public_id=found.public_id, done=done), 303)
