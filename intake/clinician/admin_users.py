@@ -22,7 +22,7 @@ from intake.audit import log as audit
 from intake.auth import accounts, api_tokens, totp
 from intake.clinician.access import Clinician, signed_in
 from intake.clinician.admin import admin_bp
-from intake.clinician.admin_forms import ActionForm, NewAccountForm, RoleForm
+from intake.clinician.forms import ActionForm, NewAccountForm, RoleForm
 from intake.models import User
 
 NO_STORE = {"Cache-Control": "no-store"}

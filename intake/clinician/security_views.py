@@ -22,7 +22,7 @@ from intake.audit import log as audit
 from intake.auth import accounts, totp
 from intake.clinician import bp, resume
 from intake.clinician.access import cookie_token, set_cookie, settings, signed_in
-from intake.clinician.security_forms import CodeForm, TurnOffForm
+from intake.clinician.forms import CodeForm, TurnOffForm
 from intake.models import User
 from intake.tokens import hash_token
 
