@@ -19,7 +19,8 @@ from intake.auth import accounts, api_tokens, totp
 from intake.auth.passwords import PasswordRejected, check_password
 from intake.ehr import push
 from intake.ehr.errors import EhrError
-from intake.ehr.settings import KEY_ALGS, KeyAlg, ehr_settings, settings_problems
+from intake.ehr.keyspec import KEY_ALGS, KeyAlg
+from intake.ehr.settings import ehr_settings, settings_problems
 from intake.intakes.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
 from intake.intakes.invitations import create_invitation, find_by_public_id, patient_link
 from intake.intakes.submissions import NotSubmittedError, stored_pdf, submit_intake
