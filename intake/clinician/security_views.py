@@ -28,8 +28,6 @@ from intake.tokens import hash_token
 
 PENDING = "clinic_pending_sign_in"
 PENDING_LIFETIME = timedelta(minutes=5)
-#: All that an account made to enrol (REQUIRE_TOTP) may reach until it has.
-ENROLMENT_ENDPOINTS = frozenset({"clinician.two_factor", "clinician.logout", "clinician.keepalive"})
 
 
 def totp_key() -> str:
@@ -209,20 +207,6 @@ def two_factor_off() -> ResponseReturnValue:
     if status == 401:
         message = _("The password or the code is wrong.")
     return _settings_page(user, None, off_form=form, error=message, status=status)
-
-
-@bp.before_request
-def require_two_factor() -> ResponseReturnValue | None:
-    """With REQUIRE_TOTP, a signed-in account without two-factor sign-in reaches nothing but the
-    page that sets it up (runs after the sign-in guard, which sets ``g.clinician``)."""
-    clinician = g.get("clinician")
-    if clinician is None or clinician.two_factor or not current_app.config["REQUIRE_TOTP"]:
-        return None
-    if request.endpoint in ENROLMENT_ENDPOINTS:
-        return None
-    if resume.wants_json():
-        return {"error": "two_factor_required"}, 403
-    return redirect(url_for("clinician.two_factor"), 303)
 
 
 # --- the session clock ------------------------------------------------------------------------
