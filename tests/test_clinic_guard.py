@@ -36,5 +36,5 @@ def test_the_session_comes_first_and_then_the_role(app: Flask, client: FlaskClie
     make_user(app, "doc@example.org")
     assert login(client, "doc@example.org").status_code == 303
     denied = client.get("/clinic/admin/users")
-    assert denied.status_code == 403 and "clinician/forbidden" not in denied.get_data(as_text=True)
+    assert denied.status_code == 403
     assert client.get("/clinic/").status_code == 200
