@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from intake.assets import TEMPLATES
+
 if TYPE_CHECKING:
     from flask import Flask
-
-# Flask is imported inside create_app: the PDF renderer process (intake.pdf.engine) imports this
-# package for TEMPLATES and should not carry the web stack.
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

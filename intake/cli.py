@@ -19,11 +19,12 @@ from intake.auth import accounts, api_tokens, totp
 from intake.auth.passwords import PasswordRejected, check_password
 from intake.ehr import push
 from intake.ehr.errors import EhrError
-from intake.ehr.settings import KEY_ALGS, KeyAlg, ehr_settings, settings_problems
+from intake.ehr.keyspec import KEY_ALGS, KeyAlg
+from intake.ehr.settings import ehr_settings, settings_problems
 from intake.intakes.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
 from intake.intakes.invitations import create_invitation, find_by_public_id, patient_link
+from intake.intakes.submissions import NotSubmittedError, stored_pdf, submit_intake
 from intake.intakes.submissions import store_pdf as render_and_store
-from intake.intakes.submissions import stored_pdf, submit_intake
 
 if TYPE_CHECKING:
     from intake.ehr.keys import PrivateKey
@@ -364,7 +365,7 @@ def push_command(intake_id: str) -> None:
         result = push.send(intake_id.strip().upper(), CLI_ACTOR)
     except push.NotConfiguredError as exc:
         raise click.ClickException(f"Sending to the EHR is not set up: {exc}") from exc
-    except push.NotSubmittedError as exc:
+    except NotSubmittedError as exc:
         raise click.ClickException(f"No submitted intake {intake_id}.") from exc
     except push.AlreadySendingError as exc:
         raise click.ClickException("A send of this intake is under way; try again later.") from exc

@@ -26,6 +26,11 @@ class DropQueryStrings(logging.Filter):
         return True
 
 
+#: One filter for the process: the werkzeug logger is global, and adding the same object again is a
+#: no-op, where a new one per ``create_app`` (each test makes an app) stacked up for ever.
+DROP_QUERY_STRINGS = DropQueryStrings()
+
+
 def init_app(app: Flask) -> None:
-    logging.getLogger("werkzeug").addFilter(DropQueryStrings())
+    logging.getLogger("werkzeug").addFilter(DROP_QUERY_STRINGS)
     app.logger.setLevel(logging.INFO)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import stat
@@ -25,6 +26,7 @@ from intake.ehr.keys import (
     public_jwks,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 TOKEN_URL = "https://auth.example.org/oauth2/token"
 CLIENT_ID = "intake-service"
 
@@ -190,3 +192,24 @@ def test_ehr_check_reports_the_settings_problems(app: Flask, key_path: Path) -> 
     assert "EHR_TOKEN_URL is not set" in result.stderr
     assert "EHR_CLIENT_ID is not set" in result.stderr
     assert "ehr-keygen" in result.stderr
+
+
+def _imports(module: str, *, top_level_only: bool) -> set[str]:
+    """The intake modules ``module`` imports (at module level only, or anywhere)."""
+    tree = ast.parse((ROOT / (module.replace(".", "/") + ".py")).read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    found: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith("intake.")}
+
+
+def test_the_key_module_and_the_settings_do_not_import_each_other() -> None:
+    """The words both need live in intake.ehr.keyspec; the settings load the key module (and with
+    it the crypto libraries) only inside the check of a configured key."""
+    assert "intake.ehr.settings" not in _imports("intake.ehr.keys", top_level_only=False)
+    assert "intake.ehr.keys" not in _imports("intake.ehr.settings", top_level_only=True)
+    assert _imports("intake.ehr.keyspec", top_level_only=False) == set()

@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from forms.loader import get_catalog
 from intake import create_app, db
 from intake.clock import utcnow
 from intake.config import ConfigError
-from intake.intakes.invitations import find_by_public_id, hash_token
+from intake.intakes.invitations import find_by_public_id
+from intake.tokens import hash_token
 from tests.conftest import Invited, load_intake, post_step, sign_in
 
 PAYLOADS = [
@@ -258,6 +260,75 @@ def test_security_headers_and_cookie_flags(client: FlaskClient, patient: Invited
     page = response.get_data(as_text=True)
     assert "<script>" not in page and " style=" not in page  # nothing inline for the CSP to block
     assert not re.search(r'(?:src|href)="(?:https?:)?//', page)  # nothing from another site
+
+
+#: Every response's security headers, in order, exactly as the service has always sent them
+#: (Flask-Talisman 1.1 sent them until intake.security took over).
+HEADERS = [
+    ("Permissions-Policy", "browsing-topics=()"),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; object-src 'none'",
+    ),
+]
+HSTS = ("Strict-Transport-Security", "max-age=31556926; includeSubDomains")
+REFERRER = ("Referrer-Policy", "same-origin")
+
+
+def _production_app(tmp_path: Path) -> Flask:
+    return create_app(
+        {
+            "INTAKE_ENV": "production",
+            "SECRET_KEY": "prod-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}",
+        }
+    )
+
+
+def _security_headers(response: TestResponse) -> list[tuple[str, str]]:
+    names = {name for name, _ in [*HEADERS, HSTS, REFERRER]}
+    return [(name, value) for name, value in response.headers.items() if name in names]
+
+
+@pytest.mark.parametrize(
+    ("base_url", "headers", "hsts"),
+    [
+        ("https://localhost", {}, True),
+        # A TLS proxy that says so, even when PROXY_HOPS is not set (HSTS over HTTP is ignored).
+        ("http://localhost", {"X-Forwarded-Proto": "https"}, True),
+        ("http://localhost", {}, False),
+    ],
+)
+def test_production_sends_hsts_only_to_https_and_the_same_headers_everywhere(
+    tmp_path: Path, base_url: str, headers: dict[str, str], hsts: bool
+) -> None:
+    client = _production_app(tmp_path).test_client()
+    expected = [*HEADERS, *([HSTS] if hsts else []), REFERRER]
+    for path in ("/healthz", "/static/app.css", "/clinic/login", "/no-such-page"):
+        with client.get(path, base_url=base_url, headers=headers) as response:
+            assert _security_headers(response) == expected, path
+    # Plain HTTP is never redirected: TLS is the reverse proxy's job (README).
+    assert client.get("/clinic/login", base_url=base_url, headers=headers).status_code == 200
+
+
+def test_outside_production_no_hsts_even_over_https(client: FlaskClient) -> None:
+    response = client.get("/healthz", base_url="https://localhost")
+    assert _security_headers(response) == [*HEADERS, REFERRER]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_view_cannot_loosen_the_security_headers(app: Flask) -> None:
+    @app.get("/_framed")
+    def framed() -> tuple[str, dict[str, str]]:
+        return "", {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "max-age=60"}
+
+    response = app.test_client().get("/_framed")
+    assert response.headers.getlist("X-Frame-Options") == ["DENY"]
+    assert response.headers["Cache-Control"] == "max-age=60"  # a view may choose its caching
 
 
 def test_session_cookie_is_httponly_lax_and_secure_in_production(

@@ -8,7 +8,6 @@ the session everywhere at once.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from intake.auth import api_tokens, passwords, throttle
 from intake.clock import as_utc, utcnow
 from intake.models import User, UserSession
+from intake.tokens import hash_token
 
 ROLES = ("clinician", "admin")
 #: 32 random bytes: 256 bits, like the patient links.
@@ -51,10 +51,6 @@ class Settings:
             limits=throttle.Limits.from_config(config),
             argon2_profile=str(config["ARGON2_PROFILE"]),
         )
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def normalize_email(email: str) -> str:

@@ -19,7 +19,6 @@ the admin page says "Never" for them.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session, joinedload
 from intake.audit import log as audit
 from intake.clock import as_utc, utcnow
 from intake.models import ApiToken
+from intake.tokens import hash_token
 
 PREFIX = "itk_"
 NAME_MAX = 100
@@ -54,10 +54,6 @@ class Checked:
     @property
     def usable(self) -> ApiToken | None:
         return self.token if self.refusal is None else None
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def create_token(

@@ -6,7 +6,7 @@ from flask import Blueprint
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinic")
 
-from intake.clinician import (  # noqa: E402,F401  (guard, routes)
+from intake.clinician import (  # noqa: E402,F401  (routes)
     access,
     admin,
     admin_tokens,
@@ -17,3 +17,7 @@ from intake.clinician import (  # noqa: E402,F401  (guard, routes)
     views,
     worklist_views,
 )
+
+# The clinic's one guard (session, then two-factor, then the admin role), registered here and
+# nowhere else: which module above is imported first cannot change what runs, or in what order.
+bp.before_request(access.guard)

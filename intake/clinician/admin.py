@@ -2,9 +2,10 @@
 
 Reading the log is itself audited (``audit.view``, ``audit.export``), as every other staff view is.
 
-A blueprint nested in the clinician one, so the clinic guard has already required a live session
-(and, with REQUIRE_TOTP, two-factor sign-in); its own ``before_request`` is the one place that
-requires the admin role. A page added here is admin-only without anyone remembering to say so.
+A blueprint nested in the clinician one: the clinic's guard (intake.clinician.access.guard)
+requires a live session, two-factor sign-in where REQUIRE_TOTP asks for it, and, for every page
+of this blueprint, the admin role. A page added here is admin-only without anyone remembering to
+say so.
 """
 
 from __future__ import annotations
@@ -23,14 +24,6 @@ from intake.clinician.access import signed_in
 from intake.clock import utcnow
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@admin_bp.before_request
-def require_admin() -> ResponseReturnValue | None:
-    """Clinicians get 403: the role is checked on the server for every admin page."""
-    if signed_in().role != "admin":
-        return render_template("clinician/forbidden.html"), 403
-    return None
 
 
 def _filters() -> tuple[audit_browse.Filters | None, str, str]:

@@ -12,43 +12,19 @@ from datetime import timedelta
 
 from flask import abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from intake import db
 from intake.audit import log as audit
 from intake.auth import api_tokens
 from intake.clinician.access import signed_in
 from intake.clinician.admin import admin_bp
-from intake.clinician.admin_forms import ActionForm
+from intake.clinician.forms import ActionForm, NewTokenForm
 from intake.clock import as_utc, utcnow
 from intake.models import ApiToken
 
 NO_STORE = {"Cache-Control": "no-store"}
 #: A live token expiring within this long is pointed out on the list: time to make its successor.
 SOON = timedelta(days=30)
-
-
-class NewTokenForm(FlaskForm):
-    name = StringField(
-        _l("What will use it"),
-        filters=[lambda value: " ".join(value.split()) if value else value],
-        validators=[
-            DataRequired(_l("Name the system that will use the token.")),
-            Length(max=api_tokens.NAME_MAX, message=_l("Keep the name to 100 characters.")),
-        ],
-    )
-    # Pre-filled on the page; a request without it (a script) gets the default too.
-    days = IntegerField(
-        _l("Works for (days)"),
-        default=api_tokens.DEFAULT_DAYS,
-        validators=[
-            Optional(),
-            NumberRange(1, api_tokens.MAX_DAYS, _l("Enter a number of days from 1 to 730.")),
-        ],
-    )
 
 
 @dataclass(frozen=True)

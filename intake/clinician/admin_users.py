@@ -1,8 +1,8 @@
 """Admins manage accounts from the web: list, create, disable and enable, reset two-factor sign-in,
 issue a set-password link, change the role.
 
-The routes live on the admin blueprint (intake.clinician.admin), whose ``before_request`` already
-refused everyone but admins. Every change is a POST through a Flask-WTF form (so CSRF-checked) and
+The routes live on the admin blueprint (intake.clinician.admin), where the clinic's guard has
+already refused everyone but admins. Every change is a POST through a Flask-WTF form (so CSRF-checked) and
 is audited with the admin as the actor; refusals are audited too. An admin never sees or chooses a
 password: a new account, or a forgotten password, gets a one-time link, shown once on a page that
 is not cached, and only its hash is stored. Audit rows name actions, never passwords or tokens.
@@ -22,7 +22,7 @@ from intake.audit import log as audit
 from intake.auth import accounts, api_tokens, totp
 from intake.clinician.access import Clinician, signed_in
 from intake.clinician.admin import admin_bp
-from intake.clinician.admin_forms import ActionForm, NewAccountForm, RoleForm
+from intake.clinician.forms import ActionForm, NewAccountForm, RoleForm
 from intake.models import User
 
 NO_STORE = {"Cache-Control": "no-store"}

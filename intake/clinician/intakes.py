@@ -12,7 +12,7 @@ from intake import db
 from intake.audit import log as audit
 from intake.clinician import bp
 from intake.clinician.access import signed_in
-from intake.clinician.invitation_forms import NewLinkForm
+from intake.clinician.forms import NewLinkForm
 from intake.clinician.workspace import intake_or_404
 from intake.clock import utcnow
 from intake.ehr import push
@@ -131,6 +131,6 @@ def send_to_ehr(public_id: str) -> ResponseReturnValue:
         done = "ehr_off"
     except push.AlreadySendingError:
         done = "ehr_busy"
-    except push.NotSubmittedError:
+    except NotSubmittedError:
         done = "not_submitted"
     return redirect(url_for("clinician.intake", public_id=found.public_id, done=done), 303)

@@ -14,7 +14,7 @@ from intake import db
 from intake.audit import log as audit
 from intake.clinician import bp
 from intake.clinician.access import signed_in
-from intake.clinician.invitation_forms import InvitationForm, NewLinkForm
+from intake.clinician.forms import InvitationForm, NewLinkForm
 from intake.clinician.workspace import clinic_time, clinic_today, intake_or_404
 from intake.clock import utcnow
 from intake.intakes.drafts import lock_for_update

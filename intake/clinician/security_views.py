@@ -22,13 +22,12 @@ from intake.audit import log as audit
 from intake.auth import accounts, totp
 from intake.clinician import bp, resume
 from intake.clinician.access import cookie_token, set_cookie, settings, signed_in
-from intake.clinician.security_forms import CodeForm, TurnOffForm
+from intake.clinician.forms import CodeForm, TurnOffForm
 from intake.models import User
+from intake.tokens import hash_token
 
 PENDING = "clinic_pending_sign_in"
 PENDING_LIFETIME = timedelta(minutes=5)
-#: All that an account made to enrol (REQUIRE_TOTP) may reach until it has.
-ENROLMENT_ENDPOINTS = frozenset({"clinician.two_factor", "clinician.logout", "clinician.keepalive"})
 
 
 def totp_key() -> str:
@@ -157,7 +156,7 @@ def two_factor() -> ResponseReturnValue:
         assert user is not None  # the guard found its live session
         secret = None if totp.is_enabled(user) else totp.enrolment_secret(tx, user, totp_key())
         if secret is not None and form.validate_on_submit():
-            session_id = accounts.hash_token(cookie_token() or "")
+            session_id = hash_token(cookie_token() or "")
             enabled = totp.confirm_enrolment(tx, user, form.code.data or "", totp_key(), session_id)
             if enabled:
                 address = request.remote_addr
@@ -208,20 +207,6 @@ def two_factor_off() -> ResponseReturnValue:
     if status == 401:
         message = _("The password or the code is wrong.")
     return _settings_page(user, None, off_form=form, error=message, status=status)
-
-
-@bp.before_request
-def require_two_factor() -> ResponseReturnValue | None:
-    """With REQUIRE_TOTP, a signed-in account without two-factor sign-in reaches nothing but the
-    page that sets it up (runs after the sign-in guard, which sets ``g.clinician``)."""
-    clinician = g.get("clinician")
-    if clinician is None or clinician.two_factor or not current_app.config["REQUIRE_TOTP"]:
-        return None
-    if request.endpoint in ENROLMENT_ENDPOINTS:
-        return None
-    if resume.wants_json():
-        return {"error": "two_factor_required"}, 403
-    return redirect(url_for("clinician.two_factor"), 303)
 
 
 # --- the session clock ------------------------------------------------------------------------

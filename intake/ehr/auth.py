@@ -22,8 +22,9 @@ import jwt
 
 from intake.ehr.errors import EhrAuthError
 from intake.ehr.keys import KeyFileError, PrivateKey, key_id, load_private_key
+from intake.ehr.keyspec import KeyAlg
 from intake.ehr.responses import json_body, user_agent
-from intake.ehr.settings import EhrSettings, KeyAlg, url_problems
+from intake.ehr.settings import EhrSettings, url_problems
 
 __all__ = [
     "ASSERTION_TYPE",

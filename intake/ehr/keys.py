@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from intake.ehr.settings import KEYGEN_HINT, KeyAlg
+from intake.ehr.keyspec import KEYGEN_HINT, KeyAlg
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 

@@ -37,7 +37,7 @@ from intake.ehr.settings import EhrSettings, ehr_settings, is_loopback, settings
 from intake.fhir import exports
 from intake.fhir.document import document_identifier, if_none_exist
 from intake.intakes.invitations import find_by_public_id
-from intake.intakes.submissions import stored_pdf
+from intake.intakes.submissions import NotSubmittedError, stored_pdf
 from intake.models import EhrUpload, Intake, Submission
 
 if TYPE_CHECKING:
@@ -64,10 +64,6 @@ ClientFactory = Callable[[EhrSettings], "FhirClient"]
 
 class NotConfiguredError(RuntimeError):
     """No EHR endpoint is set up: the clinic downloads the PDF instead."""
-
-
-class NotSubmittedError(LookupError):
-    """Only a submitted intake has a document to send."""
 
 
 class AlreadySendingError(RuntimeError):

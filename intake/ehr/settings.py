@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
+from intake.ehr.keyspec import KEYGEN_HINT, KeyAlg
+
 AuthMode = Literal["smart", "bearer"]
-KeyAlg = Literal["ES384", "RS384"]
-KEY_ALGS: tuple[KeyAlg, ...] = ("ES384", "RS384")
-#: What to do about a missing or wrong key, wherever that is the problem.
-KEYGEN_HINT = "run `flask --app wsgi intake ehr-keygen` and register the printed JWKS with the EHR"
 
 
 @dataclass(frozen=True)

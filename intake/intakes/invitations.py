@@ -3,7 +3,6 @@ link, and the date-of-birth check."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from forms.loader import get_catalog
 from intake.clock import as_utc, utcnow
 from intake.models import Intake
+from intake.tokens import hash_token
 
 #: 32 random bytes: 256 bits, as the issue requires.
 TOKEN_BYTES = 32
@@ -39,10 +39,6 @@ class Patient:
 
 class InvitationClosedError(RuntimeError):
     """The patient already sent their answers: the link can no longer be revoked or replaced."""
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def new_public_id() -> str:

@@ -136,7 +136,7 @@ def stored_pdf(submission: Submission) -> bytes | None:
 
 
 class NotSubmittedError(RuntimeError):
-    """Only answers the patient sent can be reviewed or downloaded."""
+    """Only answers the patient sent can be reviewed, downloaded or sent to the EHR."""
 
 
 def mark_reviewed(intake: Intake, user_id: int) -> bool:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, render_template
 
 from forms.display import Table
+from intake.intakes.names import ascii_spelling
 from intake.pdf.job import PdfAttachment, RenderJob
 from intake.pdf.renderer import RENDERER
 from intake.pdf.summary import Summary
@@ -120,31 +121,8 @@ def render_summary_pdf(
     )
 
 
-# Letters with no NFKD decomposition to ASCII that still have a usual spelling in file names.
-_ASCII_EXTRA = str.maketrans(
-    {
-        "ß": "ss",
-        "æ": "ae",
-        "Æ": "AE",
-        "ø": "o",
-        "Ø": "O",
-        "œ": "oe",
-        "Œ": "OE",
-        "ł": "l",
-        "Ł": "L",
-        "đ": "d",
-        "Đ": "D",
-        "þ": "th",
-        "Þ": "Th",
-        "ı": "i",
-    }
-)
-
-
 def _file_part(name: str) -> str:
-    folded = unicodedata.normalize("NFKD", name.translate(_ASCII_EXTRA))
-    ascii_only = folded.encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_only).strip("-")[:60].strip("-")
+    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_spelling(name)).strip("-")[:60].strip("-")
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from intake import TEMPLATES
+from intake.assets import TEMPLATES
 from intake.pdf.job import FAILED, OK, PdfAttachment, RenderJob, frame, read_frame
 
 log = logging.getLogger(__name__)

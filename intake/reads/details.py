@@ -18,7 +18,10 @@ from intake.pdf.summary import Summary
 
 
 @dataclass(frozen=True)
-class IntakeDetails:
+class IntakeLine:
+    """What the clinic shows of any intake, as its worklist row and atop its own page: who, which
+    visit, where it stands. Plain data, never the answers."""
+
     public_id: str
     given_name: str
     family_name: str
@@ -27,7 +30,14 @@ class IntakeDetails:
     appointment_at: datetime | None
     state: State
     sections_done: int
+    #: Steps of the intake's own catalog version: a form started before a release keeps its steps.
     sections_total: int
+
+
+@dataclass(frozen=True)
+class IntakeDetails(IntakeLine):
+    """The intake page's header: the worklist's line, and the link, the sending and the review."""
+
     link_expires_at: datetime
     last_saved_at: datetime | None
     submitted_at: datetime | None

@@ -20,7 +20,7 @@ from intake.intakes import states
 from intake.intakes.names import KEY_LENGTH, search_key
 from intake.intakes.states import State
 from intake.models import Intake
-from intake.reads.details import sections_total
+from intake.reads.details import IntakeLine, sections_total
 
 PAGE_SIZE = 50
 #: Words of a search that are matched against the name; more are ignored.
@@ -39,24 +39,8 @@ class Filters:
 
 
 @dataclass(frozen=True)
-class Row:
-    """One intake as the worklist shows it: plain data, no answers."""
-
-    public_id: str
-    given_name: str
-    family_name: str
-    date_of_birth: date
-    mrn: str | None
-    appointment_at: datetime | None
-    state: State
-    sections_done: int
-    #: Steps of the intake's own catalog version: a form started before a release keeps its steps.
-    sections_total: int
-
-
-@dataclass(frozen=True)
 class Page:
-    rows: tuple[Row, ...]
+    rows: tuple[IntakeLine, ...]
     total: int
     page: int
     pages: int
@@ -188,7 +172,7 @@ def worklist_page(db: Session, filters: Filters, now: datetime, zone: ZoneInfo) 
         .offset((filters.page - 1) * PAGE_SIZE)
     )
     rows = tuple(
-        Row(
+        IntakeLine(
             public_id=r.public_id,
             given_name=r.given_name,
             family_name=r.family_name,
