@@ -1,55 +1,162 @@
-"""Fixtures: an app on a fresh database per test (SQLite file, or PostgreSQL via TEST_DATABASE_URL)."""
+"""Fixtures: an app on a fresh database per test (SQLite file, or PostgreSQL via TEST_DATABASE_URL).
+
+Every test that uses the ``app`` fixture (directly or through another fixture) is marked ``db``;
+``scripts/test`` runs only those again on PostgreSQL. A test without the marker that opens a
+database connection fails, so none can escape that second run unnoticed.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, event
 from werkzeug.test import TestResponse
 
 from forms.loader import get_catalog
 from intake import create_app, db
 from intake.db import Base
+from intake.intakes import submissions
 from intake.intakes.demo import demo_answers, demo_detail_sections
 from intake.intakes.invitations import create_invitation, find_by_public_id
 from intake.intakes.submissions import store_pdf, submit_intake
-from intake.models import Intake
+from intake.models import Intake, Submission
 from tests.loopback_fhir import fhir, fhir_server  # noqa: F401  (fixtures: the loopback FHIR server)
+
+# --- the db marker, and the guard that keeps it honest -------------------------------------------
+
+
+def _uses_the_test_database(item: pytest.Item) -> bool:
+    """True when the test's fixture closure holds this file's ``app`` (the one on the database
+    TEST_DATABASE_URL names); a module's own ``app`` that overrides it does not count."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None or "app" not in info.names_closure:
+        return False
+    for fixture in reversed(info.name2fixturedefs.get("app", ())):  # the one used comes last
+        if fixture.func.__module__ == __name__:
+            return True
+        if "app" not in fixture.argnames:  # an override that does not build on this one
+            return False
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _uses_the_test_database(item):
+            item.add_marker(pytest.mark.db)
+        elif "live_app" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.own_database)  # the browser tests' server, on SQLite
+
+
+#: Tests running now without a database marker (``db`` or ``own_database``), and what they opened.
+_UNMARKED: dict[str, list[str]] = {}
+_CURRENT: list[pytest.Item] = []
+
+
+@event.listens_for(Engine, "engine_connect")
+def _refuse_unmarked(connection: Any) -> None:
+    """Any connection, on any engine, opened by a test that claims to need no database."""
+    if not _CURRENT:
+        return
+    item = _CURRENT[0]
+    if item.get_closest_marker("db") or item.get_closest_marker("own_database"):
+        return
+    url = connection.engine.url.render_as_string(hide_password=True)
+    _UNMARKED.setdefault(item.nodeid, []).append(url)
+    raise AssertionError(
+        f"{item.nodeid} opened a database connection ({url}) without the db marker: use the app "
+        "fixture, or mark it db (or own_database for a SQLite file of its own)"
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    _CURRENT[:] = [item]
+    yield
+    _CURRENT.clear()
+
+
+@pytest.fixture(autouse=True)
+def _database_marker_holds(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test even when the code under test caught the guard's error (``/healthz`` does)."""
+    yield
+    if opened := _UNMARKED.pop(request.node.nodeid, None):
+        pytest.fail(f"opened {opened[0]} without the db marker", pytrace=False)
+
+
+# --- the app ----------------------------------------------------------------------------------
 
 
 def _database_url(tmp_path: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
+def test_config(database_url: str) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "INTAKE_ENV": "testing",
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": "localhost",
+        "ARGON2_PROFILE": "CHEAPEST",  # real parameters take 0.1 s a hash
+    }
+
+
+class _MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates shared by every test's app: each new app otherwise compiles every
+    template it renders again (a third of a page's time). Jinja checks each template's source
+    checksum, so an edited template is compiled afresh."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if (code := self._code.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE = _MemoryBytecodeCache()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database with the schema, made once: each test starts on a copy of it."""
+    path = tmp_path_factory.mktemp("schema") / "schema.sqlite3"
+    engine = db.make_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "INTAKE_ENV": "testing",
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": _database_url(tmp_path),
-            "WTF_CSRF_ENABLED": False,
-            "SERVER_NAME": "localhost",
-            "ARGON2_PROFILE": "CHEAPEST",  # real parameters take 0.1 s a hash
-        }
-    )
-    with app.app_context():
-        engine = db.engine()
-        Base.metadata.drop_all(engine)
-        Base.metadata.create_all(engine)
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    url = _database_url(tmp_path)
+    if url.startswith("sqlite"):
+        shutil.copyfile(request.getfixturevalue("_sqlite_schema"), tmp_path / "test.sqlite3")
+    app = create_app(test_config(url))
+    app.jinja_env.bytecode_cache = _BYTECODE
+    if not url.startswith("sqlite"):
+        with app.app_context():
+            engine = db.engine()
+            Base.metadata.drop_all(engine)
+            Base.metadata.create_all(engine)
     yield app
     with app.app_context():
         db.session().close()
-        Base.metadata.drop_all(db.engine())
         db.engine().dispose()
 
 
@@ -95,10 +202,52 @@ def patient(client: FlaskClient, invite: Callable[..., Invited]) -> Invited:
     return invited
 
 
+#: The patient of the one shared PDF: no test invites anyone of that name.
+SHARED_PDF_PATIENT = "Shared-Placeholder Notthisintake"
+
+
+@pytest.fixture(scope="session")
+def _shared_pdf(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One real summary PDF per test run, of the demo answers of a placeholder patient, made on
+    a database of its own (the first test to need it would otherwise find an extra intake)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('shared-pdf') / 'shared.sqlite3'}"
+    shared = create_app(test_config(url))
+    with shared.app_context():
+        Base.metadata.create_all(db.engine())
+        catalog = get_catalog()
+        with db.transaction() as tx:
+            intake = create_invitation(tx, SHARED_PDF_PATIENT, date(1901, 2, 3), None, 14).intake
+            intake.answers = demo_answers(catalog)
+            intake.detail_sections = demo_detail_sections(catalog)
+            pdf = submissions.render_pdf_bytes(intake, submit_intake(tx, intake))
+        db.engine().dispose()
+    return pdf
+
+
+def _stand_in_pdf(shared: bytes) -> Callable[[Intake, Submission], bytes]:
+    """``render_pdf_bytes`` for tests that never look at the PDF: the shared PDF, with a comment
+    after its end naming the intake, so that no two intakes' stored bytes are ever equal. It
+    prints another patient (SHARED_PDF_PATIENT): a test that reads the PDF cannot pass on it."""
+
+    def render(intake: Intake, submission: Submission) -> bytes:
+        return shared + f"%shared test PDF standing in for intake {intake.public_id}\n".encode()
+
+    return render
+
+
+@pytest.fixture
+def shared_pdf(_shared_pdf: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a test that submits but never reads, compares or downloads a PDF: every summary it
+    would render (0.6 s each) is the shared stand-in instead (``_stand_in_pdf``). Use it with
+    ``@pytest.mark.usefixtures("shared_pdf")``; a test that looks at a PDF must not."""
+    monkeypatch.setattr(submissions, "render_pdf_bytes", _stand_in_pdf(_shared_pdf))
+
+
 @pytest.fixture
 def submitted(app: Flask, invite: Callable[..., Invited]) -> Callable[..., str]:
     """Factory: an intake with the demo answers (all optional detail opened), submitted, with its
-    PDF stored, as the patient's "Send" would leave it. Returns the public id."""
+    PDF stored, as the patient's "Send" would leave it. Returns the public id. The PDF is this
+    intake's own, unless the test uses ``shared_pdf``."""
 
     def make(answers: dict[str, Any] | None = None, **invite_args: Any) -> str:
         invited = invite(**invite_args)

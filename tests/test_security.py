@@ -157,6 +157,7 @@ def csrf_app(tmp_path: Path) -> Flask:
     return app
 
 
+@pytest.mark.own_database
 def test_csrf_is_enforced_and_a_stale_token_keeps_the_input(csrf_app: Flask) -> None:
     from datetime import date
 

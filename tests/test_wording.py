@@ -66,6 +66,7 @@ def _fill_every_step(client: FlaskClient) -> list[str]:
     return pages
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_patient_pages_wording(app: Flask, client: FlaskClient, invite) -> None:  # type: ignore[no-untyped-def]
     invited: Invited = invite()
     pages = [client.get("/start?t=unknown").get_data(as_text=True)]
