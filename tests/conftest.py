@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +22,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event
+from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from forms.loader import get_catalog
@@ -31,6 +33,7 @@ from intake.intakes.demo import demo_answers, demo_detail_sections
 from intake.intakes.invitations import create_invitation, find_by_public_id
 from intake.intakes.submissions import store_pdf, submit_intake
 from intake.models import Intake, Submission
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, unavailable
 from tests.loopback_fhir import fhir, fhir_server  # noqa: F401  (fixtures: the loopback FHIR server)
 
 # --- the db marker, and the guard that keeps it honest -------------------------------------------
@@ -158,6 +161,15 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     with app.app_context():
         db.session().close()
         db.engine().dispose()
+
+
+@pytest.fixture
+def app_without_database(tmp_path: Path) -> Flask:
+    """An app for templates, configuration and PDFs, on a database it never opens: a test on
+    it is not marked db (so it runs once, on SQLite's pass), and fails if it connects."""
+    app = create_app(test_config(f"sqlite:///{tmp_path / 'never-opened.sqlite3'}"))
+    app.jinja_env.bytecode_cache = _BYTECODE
+    return app
 
 
 @dataclass
@@ -297,3 +309,66 @@ def post_step(
     }
     data.update(answers)
     return client.post(f"/step/{section_id}", data=data)
+
+
+# --- the browser tests: the real app on a loopback port, and Chromium ---------------------------
+
+
+@pytest.fixture
+def live_app(tmp_path: Path) -> Iterator[tuple[Any, str]]:
+    """The real app served by werkzeug in a thread; yields (app, base URL)."""
+    holder: dict[str, Any] = {}
+
+    def wsgi(environ: Any, start_response: Any) -> Any:
+        return holder["app"](environ, start_response)
+
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app = create_app(
+        {
+            "INTAKE_ENV": "testing",
+            "SECRET_KEY": "browser-test-secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'browser.sqlite3'}",
+            "PUBLIC_BASE_URL": base,
+            # CSRF stays enabled: the browser must carry the real tokens.
+        }
+    )
+    assert app.config.get("WTF_CSRF_ENABLED", True) is True
+    with app.app_context():
+        Base.metadata.create_all(db.engine())
+    holder["app"] = app
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, base
+    finally:
+        server.shutdown()
+        thread.join(5)
+        server.server_close()
+        with app.app_context():
+            db.session().close()
+            db.engine().dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium (skipped where it is missing, a failure in CI)."""
+    if not os.path.exists(CHROMIUM):
+        unavailable(f"{CHROMIUM} is missing")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        unavailable(f"playwright is not installed: {exc}")
+    manager = sync_playwright().start()
+    try:
+        try:
+            # A launched (not persistent) browser gets a fresh, empty profile directory.
+            chromium = manager.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
+            )
+        except Exception as exc:
+            unavailable(f"launch failed: {str(exc).splitlines()[0]}")
+        yield chromium
+        chromium.close()
+    finally:
+        manager.stop()

@@ -20,8 +20,8 @@ from intake.clock import as_utc, utcnow
 from intake.fhir import exports
 from intake.fhir.site import fhir_json
 from intake.models import ApiToken, AuditEvent, Intake, User
+from tests.clinic_accounts import login, make_user
 from tests.conftest import load_intake
-from tests.test_accounts import login, make_user
 
 ADMIN = "admin@example.org"
 KINDS = ("questionnaire-response", "document-reference", "bundle")

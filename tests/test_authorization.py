@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from forms.loader import get_catalog
+from tests.clinic_accounts import assert_to_login, login, make_user
 from tests.conftest import Invited, load_intake, post_step, sign_in
-from tests.test_accounts import assert_to_login, login, make_user
 
 ADMIN = "admin@example.org"
 ROLES = ("anonymous", "patient", "clinician", "admin")

@@ -24,9 +24,9 @@ from intake import db
 from intake.ehr import push
 from intake.fhir import exports
 from intake.models import AuditEvent, EhrUpload
+from tests.clinic_accounts import login, make_user
 from tests.conftest import load_intake
 from tests.loopback_fhir import LoopbackFhirServer
-from tests.test_accounts import login, make_user
 
 BEARER = "static-test-token-0123456789"
 CLIENT_ID = "intake-test-client"

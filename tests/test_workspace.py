@@ -30,9 +30,9 @@ from intake.intakes.invitations import Patient, find_by_public_id, invite_patien
 from intake.intakes.submissions import store_pdf, submit_intake
 from intake.models import AuditEvent, Intake
 from intake.reads.worklist import PAGE_SIZE, state_condition
+from tests.clinic_accounts import EMAIL, assert_to_login, login, make_user
 from tests.conftest import Invited, load_intake
 from tests.mixed import MIXED_DETAIL, MIXED_GLANCE, mixed_answers
-from tests.test_accounts import EMAIL, assert_to_login, login, make_user
 
 TOMORROW = date.today() + timedelta(days=1)
 DOB = date(1980, 3, 27)
@@ -695,8 +695,8 @@ def test_unknown_or_malformed_ids_are_not_found(
 def test_the_workspace_pages_keep_to_the_service_wording(
     app: Flask, client: FlaskClient, clinic: int, every_state: dict[str, str]
 ) -> None:
+    from tests.extracted_text import visible_text
     from tests.forbidden_phrases import violations
-    from tests.test_wording import visible_text
 
     pages = [
         client.get("/clinic/?from=").get_data(as_text=True),
