@@ -311,8 +311,20 @@ def test_the_command_line_invite_still_works(app: Flask) -> None:
 def test_revoking_needs_the_csrf_token(app: Flask, client: FlaskClient, clinic: int) -> None:
     public_id = make_intake(app)
     app.config["WTF_CSRF_ENABLED"] = True
-    client.post(f"/clinic/intakes/{public_id}/revoke")
+    # Refused the way the clinic refuses any form without its token: back to the worklist,
+    # nothing done, nothing audited.
+    refused = client.post(f"/clinic/intakes/{public_id}/revoke")
+    assert refused.status_code == 303
+    assert refused.location == "/clinic/"
     assert load_intake(app, public_id).revoked_at is None
+    assert "invitation.revoke" not in [action for _, action, _, _ in audit_actions(app, public_id)]
+    # The same request with the page's token revokes: the token was all that was missing.
+    page = client.get(f"/clinic/intakes/{public_id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    done = client.post(f"/clinic/intakes/{public_id}/revoke", data={"csrf_token": token[1]})
+    assert done.status_code == 303 and "done=revoked" in done.location
+    assert load_intake(app, public_id).revoked_at is not None
 
 
 # --- states and the worklist ---------------------------------------------------------------------
