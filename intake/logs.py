@@ -26,6 +26,10 @@ class DropQueryStrings(logging.Filter):
         return True
 
 
+#: One instance for every app: ``addFilter`` skips a filter already there, a new one it would not.
+_DROP_QUERY_STRINGS = DropQueryStrings()
+
+
 def init_app(app: Flask) -> None:
-    logging.getLogger("werkzeug").addFilter(DropQueryStrings())
+    logging.getLogger("werkzeug").addFilter(_DROP_QUERY_STRINGS)
     app.logger.setLevel(logging.INFO)

@@ -104,7 +104,7 @@ def _database_url(tmp_path: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
-def test_config(database_url: str) -> dict[str, Any]:
+def app_config(database_url: str) -> dict[str, Any]:
     return {
         "TESTING": True,
         "INTAKE_ENV": "testing",
@@ -150,7 +150,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
     url = _database_url(tmp_path)
     if url.startswith("sqlite"):
         shutil.copyfile(request.getfixturevalue("_sqlite_schema"), tmp_path / "test.sqlite3")
-    app = create_app(test_config(url))
+    app = create_app(app_config(url))
     app.jinja_env.bytecode_cache = _BYTECODE
     if not url.startswith("sqlite"):
         with app.app_context():
@@ -167,7 +167,7 @@ def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
 def app_without_database(tmp_path: Path) -> Flask:
     """An app for templates, configuration and PDFs, on a database it never opens: a test on
     it is not marked db (so it runs once, on SQLite's pass), and fails if it connects."""
-    app = create_app(test_config(f"sqlite:///{tmp_path / 'never-opened.sqlite3'}"))
+    app = create_app(app_config(f"sqlite:///{tmp_path / 'never-opened.sqlite3'}"))
     app.jinja_env.bytecode_cache = _BYTECODE
     return app
 
@@ -223,7 +223,7 @@ def _shared_pdf(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """One real summary PDF per test run, of the demo answers of a placeholder patient, made on
     a database of its own (the first test to need it would otherwise find an extra intake)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('shared-pdf') / 'shared.sqlite3'}"
-    shared = create_app(test_config(url))
+    shared = create_app(app_config(url))
     with shared.app_context():
         Base.metadata.create_all(db.engine())
         catalog = get_catalog()
