@@ -350,9 +350,11 @@ def live_app(tmp_path: Path) -> Iterator[tuple[Any, str]]:
             db.engine().dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (skipped where it is missing, a failure in CI)."""
+    """Headless Chromium (skipped where it is missing, a failure in CI), started once per run
+    (about a second each time): every test opens a context of its own in it, with its own empty
+    cookies, storage and cache, and closes it."""
     if not os.path.exists(CHROMIUM):
         unavailable(f"{CHROMIUM} is missing")
     try:
