@@ -33,6 +33,8 @@ from intake.intakes.demo import demo_answers, demo_detail_sections
 from intake.intakes.invitations import create_invitation, find_by_public_id
 from intake.intakes.submissions import store_pdf, submit_intake
 from intake.models import Intake, Submission
+from intake.pdf.job import RenderJob
+from intake.pdf.renderer import RENDERER
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, unavailable
 from tests.loopback_fhir import fhir, fhir_server  # noqa: F401  (fixtures: the loopback FHIR server)
 
@@ -214,45 +216,36 @@ def patient(client: FlaskClient, invite: Callable[..., Invited]) -> Invited:
     return invited
 
 
-#: The patient of the one shared PDF: no test invites anyone of that name.
-SHARED_PDF_PATIENT = "Shared-Placeholder Notthisintake"
+#: All the shared stand-in PDF says: no intake's name, answers or questions, so that a test that
+#: reads it, rather than only passing it along, fails.
+STAND_IN_TEXT = "A stand-in for an intake's summary, for a test that does not look at the PDF."
 
 
 @pytest.fixture(scope="session")
-def _shared_pdf(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """One real summary PDF per test run, of the demo answers of a placeholder patient, made on
-    a database of its own (the first test to need it would otherwise find an extra intake)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('shared-pdf') / 'shared.sqlite3'}"
-    shared = create_app(app_config(url))
-    with shared.app_context():
-        Base.metadata.create_all(db.engine())
-        catalog = get_catalog()
-        with db.transaction() as tx:
-            intake = create_invitation(tx, SHARED_PDF_PATIENT, date(1901, 2, 3), None, 14).intake
-            intake.answers = demo_answers(catalog)
-            intake.detail_sections = demo_detail_sections(catalog)
-            pdf = submissions.render_pdf_bytes(intake, submit_intake(tx, intake))
-        db.engine().dispose()
-    return pdf
+def _stand_in() -> bytes:
+    """One real PDF per run, made by the service's renderer process, holding no intake's
+    summary and no attachment."""
+    html = f'<html lang="en"><head><title>Stand-in</title></head><p>{STAND_IN_TEXT}</p></html>'
+    return RENDERER.render(RenderJob(html))
 
 
-def _stand_in_pdf(shared: bytes) -> Callable[[Intake, Submission], bytes]:
-    """``render_pdf_bytes`` for tests that never look at the PDF: the shared PDF, with a comment
-    after its end naming the intake, so that no two intakes' stored bytes are ever equal. It
-    prints another patient (SHARED_PDF_PATIENT): a test that reads the PDF cannot pass on it."""
+def _stand_in_pdf(stand_in: bytes) -> Callable[[Intake, Submission], bytes]:
+    """``render_pdf_bytes`` for tests that never look at the PDF: the stand-in, with a comment
+    after its end naming the intake, so that no two intakes' stored bytes are ever equal (a
+    download of another intake's PDF still differs from this intake's own)."""
 
     def render(intake: Intake, submission: Submission) -> bytes:
-        return shared + f"%shared test PDF standing in for intake {intake.public_id}\n".encode()
+        return stand_in + f"%stand-in PDF of intake {intake.public_id}\n".encode()
 
     return render
 
 
 @pytest.fixture
-def shared_pdf(_shared_pdf: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+def shared_pdf(_stand_in: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     """For a test that submits but never reads, compares or downloads a PDF: every summary it
     would render (0.6 s each) is the shared stand-in instead (``_stand_in_pdf``). Use it with
     ``@pytest.mark.usefixtures("shared_pdf")``; a test that looks at a PDF must not."""
-    monkeypatch.setattr(submissions, "render_pdf_bytes", _stand_in_pdf(_shared_pdf))
+    monkeypatch.setattr(submissions, "render_pdf_bytes", _stand_in_pdf(_stand_in))
 
 
 @pytest.fixture
