@@ -14,7 +14,7 @@ from sqlalchemy import select
 from intake import db
 from intake.audit import log as audit
 from intake.models import AuditEvent
-from tests.test_accounts import assert_to_login, audit_rows, login, make_user
+from tests.clinic_accounts import assert_to_login, audit_rows, login, make_user
 
 ADMIN = "admin@example.org"
 CLINICIAN = "dr.bea@example.org"

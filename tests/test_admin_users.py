@@ -17,7 +17,7 @@ from intake.audit import log as audit
 from intake.auth import accounts
 from intake.clock import utcnow
 from intake.models import AuditEvent, User, UserSession
-from tests.test_accounts import GOOD, assert_to_login, audit_rows, login, make_user
+from tests.clinic_accounts import GOOD, assert_to_login, audit_rows, login, make_user
 
 ADMIN = "admin@example.org"
 CLINICIAN = "dr.bea@example.org"

@@ -20,8 +20,8 @@ from intake.clock import as_utc, utcnow
 from intake.fhir import exports
 from intake.fhir.site import fhir_json
 from intake.models import ApiToken, AuditEvent, Intake, User
+from tests.clinic_accounts import login, make_user
 from tests.conftest import load_intake
-from tests.test_accounts import login, make_user
 
 ADMIN = "admin@example.org"
 KINDS = ("questionnaire-response", "document-reference", "bundle")
@@ -87,6 +87,7 @@ def test_a_token_fetches_every_export_and_each_is_audited(
     assert "FHIR data downloaded (3 times" in page
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_a_revoked_or_wrong_token_gets_a_fhir_401(
     app: Flask, client: FlaskClient, submitted: Callable[..., str]
 ) -> None:
@@ -115,6 +116,7 @@ def test_a_revoked_or_wrong_token_gets_a_fhir_401(
     assert not [a for a in actions if a.startswith("export.")]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_clinicians_export_with_their_session_from_the_intake_page(
     app: Flask, client: FlaskClient, submitted: Callable[..., str]
 ) -> None:
@@ -153,6 +155,7 @@ def test_an_admin_token_needs_a_name(app: Flask, client: FlaskClient) -> None:
     assert "Name the system that will use the token." in response.get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_an_api_token_opens_nothing_but_the_exports(
     app: Flask, client: FlaskClient, submitted: Callable[..., str]
 ) -> None:
@@ -169,6 +172,7 @@ def test_an_api_token_opens_nothing_but_the_exports(
         assert response.status_code in (302, 303) and "/clinic/login" in response.location
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_answers_under_a_retired_catalog_get_a_clear_audited_409(
     app: Flask, client: FlaskClient, submitted: Callable[..., str]
 ) -> None:
@@ -215,6 +219,7 @@ def token_audit(app: Flask) -> list[tuple[str, str, str, str | None]]:
         return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_disabling_the_creator_revokes_its_tokens_and_enabling_does_not_revive_them(
     app: Flask, client: FlaskClient, submitted: Callable[..., str]
 ) -> None:
@@ -244,6 +249,7 @@ def test_disabling_the_creator_revokes_its_tokens_and_enabling_does_not_revive_t
     ]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_disable_user_on_the_command_line_revokes_the_tokens_too(
     app: Flask, client: FlaskClient, submitted: Callable[..., str]
 ) -> None:
@@ -261,6 +267,7 @@ def test_disable_user_on_the_command_line_revokes_the_tokens_too(
     ]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_a_token_of_an_account_disabled_before_the_rule_is_refused_and_revoked_on_enable(
     app: Flask, client: FlaskClient, submitted: Callable[..., str]
 ) -> None:
@@ -290,6 +297,7 @@ def test_a_token_of_an_account_disabled_before_the_rule_is_refused_and_revoked_o
     )
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_other_admins_tokens_are_untouched(
     app: Flask, client: FlaskClient, submitted: Callable[..., str]
 ) -> None:
@@ -314,6 +322,7 @@ def stored_token(app: Flask) -> ApiToken:
         return db.session().scalars(select(ApiToken).order_by(ApiToken.id.desc())).first()  # type: ignore[return-value]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_a_new_token_expires_after_the_days_chosen_and_is_then_refused(
     app: Flask, client: FlaskClient, submitted: Callable[..., str]
 ) -> None:
@@ -370,6 +379,7 @@ def test_token_days_out_of_range_are_refused(app: Flask, client: FlaskClient, da
         api_tokens.create_token(tx, "Lab", None, days=api_tokens.MAX_DAYS + 1)
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_tokens_made_before_expiry_existed_keep_working(
     app: Flask, client: FlaskClient, submitted: Callable[..., str]
 ) -> None:
@@ -415,6 +425,7 @@ def knock(app: Flask, header: str, address: str = "198.51.100.7", public_id: str
     return response.status_code
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_every_kind_of_refused_token_is_audited_with_the_address_never_the_secret(
     app: Flask, client: FlaskClient, submitted: Callable[..., str]
 ) -> None:
@@ -474,6 +485,7 @@ def test_every_kind_of_refused_token_is_audited_with_the_address_never_the_secre
     assert len(refusals(app)) == 8
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_a_flood_of_bad_tokens_is_audited_up_to_the_hourly_quotas(
     app: Flask, client: FlaskClient, submitted: Callable[..., str], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from forms.loader import get_catalog
+from tests.clinic_accounts import assert_to_login, login, make_user
 from tests.conftest import Invited, load_intake, post_step, sign_in
-from tests.test_accounts import assert_to_login, login, make_user
 
 ADMIN = "admin@example.org"
 ROLES = ("anonymous", "patient", "clinician", "admin")
@@ -156,6 +156,7 @@ def target(app: Flask, invite: Callable[..., Invited]) -> Invited:
 
 
 @pytest.mark.parametrize("role", ROLES)
+@pytest.mark.usefixtures("shared_pdf")
 def test_who_reaches_every_route(
     app: Flask, invite: Callable[..., Invited], target: Invited, role: str
 ) -> None:
@@ -191,6 +192,7 @@ def _no_trace(response: TestResponse, *others: Invited) -> None:
         assert other.public_id not in body
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_a_patient_gets_nothing_of_other_intakes(
     app: Flask, client: FlaskClient, invite: Callable[..., Invited]
 ) -> None:

@@ -6,110 +6,19 @@ through Playwright. Skipped where Chromium is missing; a failure in CI (CI=true)
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from forms.loader import get_catalog
-from intake import create_app, db
-from intake.db import Base
-from intake.intakes.demo import demo_answers, demo_detail_sections
+from intake import db
 from intake.intakes.invitations import create_invitation
 from intake.models import Intake
+from tests.chromium import DOB, LIST_LAYOUT, TIMEOUT_MS, fill_with_demo_answers
 
-CHROMIUM = "/usr/bin/chromium"
-NOT_AVAILABLE = (
-    "Chromium not available: install Debian's chromium package (scripts/setup --test does this) "
-    "to run the browser test"
-)
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CONCERNS = "Hives after hot showers,\nand tiredness since 2019 – «ça va»."
-DOB = date(1980, 3, 27)
-TIMEOUT_MS = 10_000
 
 pytestmark = pytest.mark.browser
-
-
-def _unavailable(detail: str = "") -> None:
-    reason = NOT_AVAILABLE + (f" ({detail})" if detail else "")
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def live_app(tmp_path: Path) -> Iterator[tuple[Any, str]]:
-    """The real app served by werkzeug in a thread; yields (app, base URL)."""
-    holder: dict[str, Any] = {}
-
-    def wsgi(environ: Any, start_response: Any) -> Any:
-        return holder["app"](environ, start_response)
-
-    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    app = create_app(
-        {
-            "INTAKE_ENV": "testing",
-            "SECRET_KEY": "browser-test-secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'browser.sqlite3'}",
-            "PUBLIC_BASE_URL": base,
-            # CSRF stays enabled: the browser must carry the real tokens.
-        }
-    )
-    assert app.config.get("WTF_CSRF_ENABLED", True) is True
-    with app.app_context():
-        Base.metadata.create_all(db.engine())
-    holder["app"] = app
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, base
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
-        with app.app_context():
-            db.session().close()
-            db.engine().dispose()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        _unavailable(f"{CHROMIUM} is missing")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _unavailable(f"playwright is not installed: {exc}")
-    manager = sync_playwright().start()
-    try:
-        try:
-            # A launched (not persistent) browser gets a fresh, empty profile directory.
-            chromium = manager.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
-            )
-        except Exception as exc:
-            _unavailable(f"launch failed: {str(exc).splitlines()[0]}")
-        yield chromium
-        chromium.close()
-    finally:
-        manager.stop()
 
 
 def _focused(page: Any, selector: str) -> bool:
@@ -242,26 +151,6 @@ def test_patient_completes_the_form_with_the_keyboard_only(
         assert submission.pdf_error is None
 
 
-# Where each cell of a list answer's table sits, what its ::before shows, and whether the page or
-# the table's scroll box is wider than the screen.
-LIST_LAYOUT = """row => {
-    const wrap = row.querySelector('.table-wrap');
-    const head = row.querySelector('thead').getBoundingClientRect();
-    const cells = [...row.querySelectorAll('tbody tr:first-child td')].map(td => {
-        const box = td.getBoundingClientRect();
-        const label = getComputedStyle(td, '::before').content;
-        return {top: box.top, bottom: box.bottom, label, text: td.innerText};
-    });
-    const html = document.documentElement;
-    return {
-        pageOverflow: html.scrollWidth > html.clientWidth,
-        tableOverflow: wrap.scrollWidth > wrap.clientWidth,
-        headerShown: head.width > 1 && head.height > 1,
-        cells,
-    };
-}"""
-
-
 def test_list_answers_stack_in_the_patient_s_column_at_every_width(
     live_app: tuple[Any, str], browser: Any
 ) -> None:
@@ -304,16 +193,6 @@ def open_link(page: Any, base: str, token: str) -> None:
     page.fill("#dob-year", str(DOB.year))
     with page.expect_navigation():
         page.click("button[type=submit]")
-
-
-def fill_with_demo_answers(app: Any, public_id: str) -> None:
-    """Give an intake the demo's answers, every section saved (as if the patient had typed them)."""
-    catalog = get_catalog()
-    with app.app_context(), db.transaction() as tx:
-        intake = tx.scalars(select(Intake).where(Intake.public_id == public_id)).one()
-        intake.answers = demo_answers(catalog)
-        intake.detail_sections = demo_detail_sections(catalog)
-        intake.sections_saved = [s.id for s in catalog.sections]
 
 
 #: Each 0 to 10 choice's box on the page, and whether the page scrolls sideways.

@@ -17,18 +17,17 @@ from intake.clock import utcnow
 from intake.intakes.invitations import create_invitation
 from intake.intakes.submissions import submit_intake
 from intake.models import Intake, UserSession
-from tests.test_browser import (  # noqa: F401  (browser and live_app are fixtures)
+from tests.chromium import (
     DOB,
+    EMAIL,
     LIST_LAYOUT,
+    PASSWORD,
     TIMEOUT_MS,
-    browser,
     fill_with_demo_answers,
-    live_app,
+    sign_in_clinician,
 )
 
 pytestmark = pytest.mark.browser
-EMAIL = "dr.ada@example.org"
-PASSWORD = "plum tractor violin 42"
 
 
 def clinician_browser(app: Any, chromium: Any) -> tuple[Any, Any]:
@@ -42,16 +41,9 @@ def clinician_browser(app: Any, chromium: Any) -> tuple[Any, Any]:
     return context, context.new_page()
 
 
-def sign_in(page: Any, base: str) -> None:
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation():
-        page.click("button.primary")
-
-
 def test_idle_notice_keepalive_and_a_form_kept_through_sign_in(
-    live_app: tuple[Any, str],  # noqa: F811
-    browser: Any,  # noqa: F811
+    live_app: tuple[Any, str],
+    browser: Any,
 ) -> None:
     app, base = live_app
     context, page = clinician_browser(app, browser)
@@ -69,7 +61,7 @@ def test_idle_notice_keepalive_and_a_form_kept_through_sign_in(
     page.clock.install()
 
     page.goto(f"{base}/clinic/account/two-factor")
-    sign_in(page, base)
+    sign_in_clinician(page, base)
     assert page.url == f"{base}/clinic/account/two-factor"
     notice = page.locator("#idle-notice")
     assert notice.is_hidden()
@@ -99,7 +91,7 @@ def test_idle_notice_keepalive_and_a_form_kept_through_sign_in(
     with page.expect_navigation():
         page.click("form[action='/clinic/account/two-factor'] button")
     assert "What you typed is kept" in page.inner_text("main")
-    sign_in(page, base)
+    sign_in_clinician(page, base)
     assert "You are signed in again" in page.inner_text("main")
     with page.expect_navigation():
         page.click("text=Send what I typed")
@@ -111,15 +103,15 @@ def test_idle_notice_keepalive_and_a_form_kept_through_sign_in(
 
 
 def test_when_the_session_ends_an_untouched_page_goes_to_sign_in(
-    live_app: tuple[Any, str],  # noqa: F811
-    browser: Any,  # noqa: F811
+    live_app: tuple[Any, str],
+    browser: Any,
 ) -> None:
     """Patient details must not stay on an unattended screen after the sign-out."""
     app, base = live_app
     context, page = clinician_browser(app, browser)
     page.clock.install()
     page.goto(f"{base}/clinic/invitations/new")
-    sign_in(page, base)
+    sign_in_clinician(page, base)
     assert page.url == f"{base}/clinic/invitations/new"
     with app.app_context(), db.transaction() as tx:
         for row in tx.scalars(select(UserSession)):
@@ -133,8 +125,8 @@ def test_when_the_session_ends_an_untouched_page_goes_to_sign_in(
 
 
 def test_the_clinic_page_keeps_list_tables_on_a_desktop_and_stacks_them_on_a_phone(
-    live_app: tuple[Any, str],  # noqa: F811
-    browser: Any,  # noqa: F811
+    live_app: tuple[Any, str],
+    browser: Any,
 ) -> None:
     app, base = live_app
     with app.app_context(), db.transaction() as tx:
@@ -146,7 +138,7 @@ def test_the_clinic_page_keeps_list_tables_on_a_desktop_and_stacks_them_on_a_pho
     try:
         page.set_viewport_size({"width": 1280, "height": 900})
         page.goto(f"{base}/clinic/intakes/{public_id}")
-        sign_in(page, base)
+        sign_in_clinician(page, base)
         reactions = page.locator(".answer-row", has_text="Tell us about each reaction you remember")
         desktop = reactions.evaluate(LIST_LAYOUT)
         assert desktop["headerShown"] and not desktop["tableOverflow"], desktop

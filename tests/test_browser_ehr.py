@@ -19,10 +19,8 @@ from flask import Flask
 
 from intake import db
 from intake.auth import accounts
+from tests.chromium import EMAIL, PASSWORD, TIMEOUT_MS, sign_in_clinician, watch
 from tests.loopback_fhir import LoopbackFhirServer
-from tests.test_browser import TIMEOUT_MS, browser, live_app  # noqa: F401  (fixtures)
-from tests.test_browser_clinic import EMAIL, PASSWORD, sign_in
-from tests.test_browser_workspace import _watch
 
 pytestmark = pytest.mark.browser
 BEARER = "static-browser-token-0123456789"
@@ -35,7 +33,7 @@ DOWNLOADS = {
 
 
 @pytest.fixture
-def app(live_app: tuple[Any, str]) -> Flask:  # noqa: F811
+def app(live_app: tuple[Any, str]) -> Flask:
     """The live server's own app object, so conftest's ``submitted`` and every
     ``app.config.update`` here reach the app the browser talks to."""
     return live_app[0]
@@ -59,8 +57,8 @@ def shoot(page: Any, record: Any, tmp_path: Path, label: str) -> None:
 
 
 def test_send_to_ehr_fails_then_works_from_the_intake_page(
-    live_app: tuple[Any, str],  # noqa: F811
-    browser: Any,  # noqa: F811
+    live_app: tuple[Any, str],
+    browser: Any,
     app: Flask,
     submitted: Callable[..., str],
     fhir: LoopbackFhirServer,
@@ -91,12 +89,12 @@ def test_send_to_ehr_fails_then_works_from_the_intake_page(
     try:
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
-        _watch(page, "clinic", problems)
+        watch(page, "clinic", problems)
         intake_url = f"{base}/clinic/intakes/{public_id}"
 
         # Sign in on the way to the intake page, and land on it.
         page.goto(intake_url)
-        sign_in(page, base)
+        sign_in_clinician(page, base)
         assert page.url == intake_url, page.url
         expect(page.get_by_role("heading", level=1)).to_contain_text("Doe")
         record = page.get_by_role("region", name="For the patient's record")

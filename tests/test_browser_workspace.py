@@ -14,29 +14,16 @@ import pytest
 
 from intake import db
 from intake.auth import accounts
-from tests.test_browser import TIMEOUT_MS, browser, live_app  # noqa: F401  (fixtures)
+from tests.chromium import EMAIL, PASSWORD, TIMEOUT_MS, watch
 
 pytestmark = pytest.mark.browser
-EMAIL = "dr.ada@example.org"
-PASSWORD = "plum tractor violin 42"
 CONCERNS = "Itchy eyes every spring – «pollen»?"
 FILENAME = re.compile(r"Garcia-Lopez_Maria-Jose_\d{4}-\d{2}-\d{2}_intake-summary\.pdf")
 
 
-def _watch(page: Any, who: str, problems: list[str]) -> None:
-    """Collect console errors and warnings (CSP violations are reported there) and page errors."""
-
-    def on_console(message: Any) -> None:
-        if message.type in ("error", "warning"):
-            problems.append(f"{who} console {message.type}: {message.text}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda e: problems.append(f"{who} page error: {e}"))
-
-
 def test_invite_answer_submit_and_download_the_pdf(
-    live_app: tuple[Any, str],  # noqa: F811
-    browser: Any,  # noqa: F811
+    live_app: tuple[Any, str],
+    browser: Any,
 ) -> None:
     app, base = live_app
     with app.app_context(), db.transaction() as tx:
@@ -50,7 +37,7 @@ def test_invite_answer_submit_and_download_the_pdf(
         patient_context.set_default_timeout(TIMEOUT_MS)
         clinic_context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
         clinic = clinic_context.new_page()
-        _watch(clinic, "clinic", problems)
+        watch(clinic, "clinic", problems)
 
         # The clinician signs in and invites a patient from the web form.
         clinic.goto(f"{base}/clinic/login")
@@ -81,7 +68,7 @@ def test_invite_answer_submit_and_download_the_pdf(
 
         # The patient, in another browser context (no clinic cookie), opens the link.
         patient = patient_context.new_page()
-        _watch(patient, "patient", problems)
+        watch(patient, "patient", problems)
         patient.goto(link)
         assert patient.url == f"{base}/verify"
         patient.fill("#dob-day", "30")

@@ -19,9 +19,9 @@ from forms.loader import CATALOG_PATH, get_catalog
 from intake import db
 from intake.intakes.demo import demo_answers
 from intake.models import Intake
+from tests.clinic_accounts import login, make_user
 from tests.conftest import Invited, load_intake, sign_in
-from tests.test_accounts import login, make_user
-from tests.test_pdf import pdf_text, squash
+from tests.extracted_text import pdf_text, squash
 
 OLD_TEXT = "In the last month, how often have you felt stressed or under pressure?"
 NEW_TEXT = "Over the past month, how often did you feel under pressure?"

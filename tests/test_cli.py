@@ -63,6 +63,7 @@ def test_pdf_of_an_unknown_intake_fails_clearly(app: Flask, tmp_path: Path) -> N
     assert "No submitted intake" in result.output
 
 
+@pytest.mark.own_database
 def test_init_db_builds_the_schema_the_models_describe(tmp_path: Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
@@ -84,6 +85,7 @@ def test_init_db_builds_the_schema_the_models_describe(tmp_path: Path) -> None:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
+@pytest.mark.own_database
 def test_commands_on_a_missing_or_older_schema_say_to_run_init_db(tmp_path: Path) -> None:
     from alembic.script import ScriptDirectory
 
@@ -129,6 +131,7 @@ def test_healthz(client) -> None:  # type: ignore[no-untyped-def]
     assert response.get_json() == {"status": "ok", "database": "ok", "schema": "current"}
 
 
+@pytest.mark.own_database
 def test_healthz_is_not_ready_on_a_missing_or_older_schema(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -161,6 +164,7 @@ def test_healthz_is_not_ready_on_a_missing_or_older_schema(
     assert caplog.text.count("schema is at revision 0006") == 1
 
 
+@pytest.mark.own_database
 def test_migration_0008_leaves_existing_api_tokens_without_an_expiry(tmp_path: Path) -> None:
     """Tokens made before 0008 keep working: no expiry date is made up for them."""
     from intake import create_app

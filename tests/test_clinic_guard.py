@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from intake.clinician import access
-from tests.test_accounts import assert_to_login, login, make_user
+from tests.clinic_accounts import assert_to_login, login, make_user
 
 ADMIN = "admin@example.org"
 

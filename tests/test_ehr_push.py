@@ -24,9 +24,9 @@ from intake import db
 from intake.ehr import push
 from intake.fhir import exports
 from intake.models import AuditEvent, EhrUpload
+from tests.clinic_accounts import login, make_user
 from tests.conftest import load_intake
 from tests.loopback_fhir import LoopbackFhirServer
-from tests.test_accounts import login, make_user
 
 BEARER = "static-test-token-0123456789"
 CLIENT_ID = "intake-test-client"
@@ -124,6 +124,7 @@ def test_send_creates_one_document_that_reads_back_byte_identical(
     assert "Send to EHR" not in page.split('id="ehr-status"')[1].split("</section>")[0]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_sending_again_never_makes_a_second_document(
     app: Flask,
     client: FlaskClient,
@@ -145,6 +146,7 @@ def test_sending_again_never_makes_a_second_document(
     assert [o for _a, o in ehr_audit(app, public_id)] == ["ok", "exists", "exists"]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_server_errors_are_retried_and_then_succeed(
     app: Flask, submitted: Callable[..., str], ehr: LoopbackFhirServer
 ) -> None:
@@ -156,6 +158,7 @@ def test_server_errors_are_retried_and_then_succeed(
     assert len(documents(ehr)) == 1
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_an_outage_is_reported_and_a_later_send_works(
     app: Flask,
     client: FlaskClient,
@@ -175,6 +178,7 @@ def test_an_outage_is_reported_and_a_later_send_works(
     assert [o for _a, o in ehr_audit(app, public_id)] == ["failed", "ok"]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_an_invalid_document_is_rejected_and_the_reason_shown(
     app: Flask,
     client: FlaskClient,
@@ -201,6 +205,7 @@ def test_an_invalid_document_is_rejected_and_the_reason_shown(
     assert ehr_audit(app, public_id) == [(f"user:{clinic}", "rejected")]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_a_redirect_is_reported_and_never_followed(
     app: Flask, submitted: Callable[..., str], ehr: LoopbackFhirServer
 ) -> None:
@@ -225,6 +230,7 @@ def test_a_redirect_is_reported_and_never_followed(
         (None, [], "This intake has no MRN"),
     ],
 )
+@pytest.mark.usefixtures("shared_pdf")
 def test_no_document_lands_on_a_patient_that_may_be_the_wrong_one(
     app: Flask,
     submitted: Callable[..., str],
@@ -250,6 +256,7 @@ def test_no_document_lands_on_a_patient_that_may_be_the_wrong_one(
     assert ehr_audit(app, public_id) == [("cli", "unmatched")]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_a_send_under_way_is_not_started_twice(
     app: Flask,
     client: FlaskClient,
@@ -269,6 +276,7 @@ def test_a_send_under_way_is_not_started_twice(
     assert [r for r in ehr.requests() if r["path"].startswith("/fhir/")] == []
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_a_slow_ehr_ends_within_the_send_budget(
     app: Flask, submitted: Callable[..., str], ehr: LoopbackFhirServer
 ) -> None:
@@ -283,6 +291,7 @@ def test_a_slow_ehr_ends_within_the_send_budget(
     assert "EHR_SEND_BUDGET_SECONDS" in result.message or "did not answer" in result.message
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_identity_settings_an_ehr_relies_on_are_required(
     app: Flask, submitted: Callable[..., str], ehr: LoopbackFhirServer
 ) -> None:
@@ -296,6 +305,7 @@ def test_identity_settings_an_ehr_relies_on_are_required(
 
 
 @pytest.mark.parametrize("alg", ["ES384", "RS384"])
+@pytest.mark.usefixtures("shared_pdf")
 def test_smart_backend_services_with_the_generated_key(
     app: Flask,
     submitted: Callable[..., str],
@@ -331,6 +341,7 @@ def test_smart_backend_services_with_the_generated_key(
     assert [r["authorization_scheme"].lower() for r in fhir_posts] == ["bearer"]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_smart_with_an_unregistered_key_fails_with_a_clear_message(
     app: Flask, submitted: Callable[..., str], ehr: LoopbackFhirServer, tmp_path: Path
 ) -> None:
@@ -353,6 +364,7 @@ def test_smart_with_an_unregistered_key_fails_with_a_clear_message(
     assert ehr_audit(app, public_id) == [("cli", "failed")]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_without_an_ehr_endpoint_nothing_breaks(
     app: Flask, client: FlaskClient, clinic: int, submitted: Callable[..., str]
 ) -> None:
@@ -404,6 +416,7 @@ def test_a_real_server_accepts_every_resource_and_the_bundle_twice_is_one_of_eac
     assert data == intake.submission.pdf
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_an_unmatched_patient_is_said_plainly_on_the_page(
     app: Flask,
     client: FlaskClient,

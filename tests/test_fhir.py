@@ -211,6 +211,7 @@ def test_questionnaire_is_public_and_versioned(client) -> None:  # type: ignore[
 # --- QuestionnaireResponse ---------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_response_is_valid_completed_and_points_at_the_questionnaire(
     resources: dict[str, Any], questionnaire: Json
 ) -> None:
@@ -242,6 +243,7 @@ def _answer_fits(q: Json, answer: Json) -> bool:
     return False
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_every_answer_belongs_to_a_question_and_has_its_type(
     resources: dict[str, Any], questionnaire: Json
 ) -> None:
@@ -261,6 +263,7 @@ def test_every_answer_belongs_to_a_question_and_has_its_type(
     assert answers >= 150  # the demo answers nearly everything, with all detail opened
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_non_answers_travel_as_the_catalog_codes(app: Flask, submitted: Callable[..., str]) -> None:
     catalog = get_catalog()
     answers = demo_answers(catalog)
@@ -293,6 +296,7 @@ def test_non_answers_travel_as_the_catalog_codes(app: Flask, submitted: Callable
     ]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_year_and_scale_answers_keep_their_values(resources: dict[str, Any]) -> None:
     by_id = {item["linkId"]: item for item in walk(resources["response"]["item"])}
     assert by_id["general.onset_year"]["answer"] == [{"valueString": "2019"}]
@@ -309,6 +313,7 @@ def test_year_and_scale_answers_keep_their_values(resources: dict[str, Any]) -> 
     ]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_same_answers_give_the_same_json(app: Flask, resources: dict[str, Any]) -> None:
     intake = resources["intake"]
     with app.test_request_context():
@@ -319,6 +324,7 @@ def test_same_answers_give_the_same_json(app: Flask, resources: dict[str, Any]) 
 # --- DocumentReference and Bundle --------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_document_reference_meets_us_core(resources: dict[str, Any]) -> None:
     doc = resources["document"]
     DocumentReference.model_validate(doc)
@@ -356,6 +362,7 @@ def test_size_and_hash_match_the_pdf_bytes(resources: dict[str, Any]) -> None:
     assert base64.b64decode(attachment["hash"]) == hashlib.sha1(resources["pdf"]).digest()  # noqa: S324
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_bundle_is_an_idempotent_transaction_linking_document_to_response(
     resources: dict[str, Any],
 ) -> None:

@@ -140,6 +140,7 @@ def test_two_tabs_never_silently_overwrite_each_other(
     assert load_intake(app, patient.public_id).answers["general.course"] == "better"
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_submitting_twice_creates_one_submission(
     app: Flask, client: FlaskClient, patient: Invited
 ) -> None:
@@ -152,6 +153,7 @@ def test_submitting_twice_creates_one_submission(
     assert count == 1
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_answers_are_frozen_after_submit(app: Flask, client: FlaskClient, patient: Invited) -> None:
     post_step(client, "general", {"general.course": "same"})
     client.post("/submit", data={"confirm": "1"})
@@ -165,6 +167,7 @@ def test_answers_are_frozen_after_submit(app: Flask, client: FlaskClient, patien
     assert client.get("/review").location.endswith("/done")
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_follow_up_appears_on_the_next_page_load_and_hidden_is_not_no(
     app: Flask, client: FlaskClient, patient: Invited
 ) -> None:

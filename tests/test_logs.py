@@ -13,6 +13,7 @@ from flask import Flask
 
 from intake import create_app
 from intake.logs import DROP_QUERY_STRINGS, DropQueryStrings
+from tests.conftest import app_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,3 +95,21 @@ def test_a_database_error_does_not_quote_patient_data(app: Flask) -> None:
         connection.execute(insert, {"name": "Zoë Private"})
     assert "Zoë Private" not in str(caught.value)
     assert "no_such_table" in str(caught.value)
+
+
+def test_creating_the_app_again_adds_no_second_filter_or_handler(
+    app_without_database: Flask,
+) -> None:
+    """Every test (and every CLI command) makes an app: each must leave the process's loggers as
+    the first one did, or every request line would run through one more filter each time."""
+    names = (None, "werkzeug", app_without_database.logger.name, "intake")
+
+    def wiring() -> list[tuple[int, int]]:
+        loggers = [logging.getLogger(name) for name in names]
+        return [(len(lg.filters), len(lg.handlers)) for lg in loggers]
+
+    once = wiring()
+    assert once[1][0] >= 1  # the werkzeug logger has its filter
+    for _ in range(3):
+        create_app(app_config("sqlite:///unused-never-opened.sqlite3"))
+    assert wiring() == once

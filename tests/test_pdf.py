@@ -37,6 +37,7 @@ from intake.pdf.document import (
 )
 from intake.pdf.engine import FONT_CONFIG, PDF_VARIANT, DenyAllFetcher, SummaryHTML, render_html_pdf
 from intake.pdf.summary import build_summary
+from tests.extracted_text import pdf_text, squash
 from tests.mixed import MIXED_DETAIL, MIXED_GLANCE, mixed_answers
 
 HEADER = demo_pdf_header("INT-TEST-0001")
@@ -65,6 +66,12 @@ def _poppler() -> None:
 
 
 @pytest.fixture
+def app(app_without_database: Flask) -> Flask:
+    """Rendering reads templates and configuration, never the database."""
+    return app_without_database
+
+
+@pytest.fixture
 def render(app: Flask) -> Render:
     """Render answers to PDF bytes, with every optional section opened unless told otherwise."""
 
@@ -87,22 +94,8 @@ def render(app: Flask) -> Render:
     return _render
 
 
-def pdf_text(data: bytes, tmp_path: Path, *args: str) -> str:
-    """pdftotext output; pages are separated by form feeds."""
-    path = tmp_path / "out.pdf"
-    path.write_bytes(data)
-    return subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", *args, str(path), "-"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-
-
 def pages_of(text: str) -> list[str]:
     return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
-
-
-def squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def body_text(data: bytes, tmp_path: Path) -> str:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from http.cookies import Morsel, SimpleCookie
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -14,10 +18,13 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from forms.loader import get_catalog
+from forms.logic import Visibility, branch_enabled, hidden_reason
+from forms.schema import NON_ANSWERS, NONE_CODES, Catalog, Condition, Item
 from intake import create_app, db
 from intake.clock import utcnow
 from intake.config import ConfigError
-from intake.intakes.invitations import find_by_public_id
+from intake.db import Base
+from intake.intakes.invitations import create_invitation, find_by_public_id
 from intake.tokens import hash_token
 from tests.conftest import Invited, load_intake, post_step, sign_in
 
@@ -159,6 +166,7 @@ def csrf_app(tmp_path: Path) -> Flask:
     return app
 
 
+@pytest.mark.own_database
 def test_csrf_is_enforced_and_a_stale_token_keeps_the_input(csrf_app: Flask) -> None:
     from datetime import date
 
@@ -294,6 +302,7 @@ def _security_headers(response: TestResponse) -> list[tuple[str, str]]:
     return [(name, value) for name, value in response.headers.items() if name in names]
 
 
+@pytest.mark.own_database
 @pytest.mark.parametrize(
     ("base_url", "headers", "hsts"),
     [
@@ -331,6 +340,41 @@ def test_a_view_cannot_loosen_the_security_headers(app: Flask) -> None:
     assert response.headers["Cache-Control"] == "max-age=60"  # a view may choose its caching
 
 
+def _patient_cookie(response: TestResponse) -> Morsel[str]:
+    """The patient session cookie a response sets, with its attributes, as the browser reads it."""
+    headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("intake_session=")]
+    assert len(headers) == 1, response.headers.getlist("Set-Cookie")
+    jar: SimpleCookie = SimpleCookie()
+    jar.load(headers[0])
+    return jar["intake_session"]
+
+
+def _expires_in(cookie: Morsel[str]) -> timedelta:
+    return parsedate_to_datetime(cookie["expires"]) - datetime.now(UTC)
+
+
+def test_the_patient_cookie_is_httponly_lax_and_ends_with_the_visit(
+    client: FlaskClient,
+    invite,  # type: ignore[no-untyped-def]
+) -> None:
+    invited = invite()
+    opened = client.get(f"/start?t={invited.token}")
+    assert opened.status_code == 303
+    cookie = _patient_cookie(opened)  # before the date of birth: a session for this browser only
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+    assert not cookie["expires"] and not cookie["max-age"]  # ends when the browser closes
+    dob = invited.dob
+    verified = client.post(
+        "/verify", data={"dob-day": dob.day, "dob-month": dob.month, "dob-year": dob.year}
+    )
+    assert verified.status_code == 303
+    cookie = _patient_cookie(verified)
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+    assert timedelta(hours=4) - timedelta(minutes=1) < _expires_in(cookie) <= timedelta(hours=4)
+    assert invited.token not in verified.headers["Set-Cookie"]
+
+
+@pytest.mark.own_database
 def test_session_cookie_is_httponly_lax_and_secure_in_production(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -341,6 +385,31 @@ def test_session_cookie_is_httponly_lax_and_secure_in_production(
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    # What a patient's browser is really sent, over HTTPS, with CSRF on as in production.
+    with app.app_context():
+        Base.metadata.create_all(db.engine())
+        with db.transaction() as tx:
+            token = create_invitation(tx, "Jane Doe", date(1980, 3, 27)).token
+    client = app.test_client()
+    https = "https://localhost"
+    opened = client.get(f"/start?t={token}", base_url=https)
+    assert opened.status_code == 303
+    assert _patient_cookie(opened)["secure"]
+    page = client.get("/verify", base_url=https).get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None
+    verified = client.post(
+        "/verify",
+        base_url=https,
+        headers={"Referer": f"{https}/verify"},
+        data={"csrf_token": csrf[1], "dob-day": 27, "dob-month": 3, "dob-year": 1980},
+    )
+    assert verified.status_code == 303, verified.get_data(as_text=True)
+    cookie = _patient_cookie(verified)
+    assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert timedelta(hours=4) - timedelta(minutes=1) < _expires_in(cookie) <= timedelta(hours=4)
+    with app.app_context():
+        db.engine().dispose()
 
 
 def test_production_refuses_to_start_without_a_secret_key(
@@ -368,6 +437,12 @@ def test_oversized_and_chunked_bodies_are_refused(client: FlaskClient, patient: 
     assert chunked.status_code == 411
 
 
+def _gate_depth(catalog: Catalog, item: Item) -> int:
+    if item.enable_when is None:
+        return 0
+    return 1 + max(_gate_depth(catalog, catalog.item(c.item)) for c in item.enable_when.conditions)
+
+
 def _free_text_answers() -> dict[str, str]:
     """One payload in every free-text box of the catalog, top-level and in list rows."""
     data: dict[str, str] = {}
@@ -381,49 +456,68 @@ def _free_text_answers() -> dict[str, str]:
     return data
 
 
+def _opening_answers(catalog: Catalog, items: Iterable[Item]) -> dict[str, Any]:
+    """Answers to the gates that show each of ``items``, read from the catalog's enable-when
+    conditions and followed up the chain (a gate may have a gate of its own)."""
+    answers: dict[str, Any] = {}
+
+    def code_for(condition: Condition, gate: Item) -> str:
+        if condition.op == "!=":
+            return next(c for c in gate.codes if c not in (*condition.answers, *NON_ANSWERS))
+        return next(c for c in condition.answers if c not in (*NON_ANSWERS, *NONE_CODES))
+
+    def open_up(item: Item) -> None:
+        if item.enable_when is None or branch_enabled(catalog, item, answers):
+            return
+        for condition in item.enable_when.conditions:
+            gate = catalog.item(condition.item)
+            if gate.type == "multi":
+                answers[gate.id] = [*answers.get(gate.id, []), code_for(condition, gate)]
+            elif gate.id not in answers:
+                answers[gate.id] = code_for(condition, gate)
+            else:
+                continue  # a single choice already given for another question: try the next
+            open_up(gate)
+            return
+
+    for item in items:
+        open_up(item)
+    return answers
+
+
 def test_markup_in_every_free_text_field_is_inert_on_the_review_page(
     app: Flask, client: FlaskClient, patient: Invited
 ) -> None:
     catalog = get_catalog()
     payloads = _free_text_answers()
+    boxes = [
+        i for i in catalog.items() if i.type == "text" or any(f.type == "text" for f in i.fields)
+    ]
+    gates = _opening_answers(catalog, boxes)
+    everything = Visibility(detail_sections=frozenset(s.id for s in catalog.sections))
+    shown = {i.id for i in boxes if hidden_reason(catalog, i, gates, everything) is None}
+    # Every box the patient can ever see is reached (the clinic's opt-in questions are off).
+    assert shown == {i.id for i in boxes if not i.clinic_opt_in}
+    depth = max(_gate_depth(catalog, i) for i in boxes)
     for section in catalog.sections:
         post_step(client, section.id, {}, action="more")
-        gates = {
-            "general.symptoms": ["something_else"],
-            "general.severe_episode": "yes",
-            "general.started_around": "yes",
-            "general.told_conditions": ["other"],
-            "general.mast_tests": "yes",
-            "diet.reacts_food": "yes",
-            "diet.special": "yes",
-            "nutrient.told_low": ["other"],
-            "med.takes_any": "yes",
-            "med.reaction_any": "yes",
-            "med.brand_switch": "yes",
-            "infection.told": ["other"],
-            "infection.after_infection": "yes",
-            "toxin.past_damp": "yes",
-            "toxin.work_exposure": "yes",
-            "metal.tested": "yes",
-            "metal.work_hobby": "yes",
-            "dental.root_canal": "yes",
-            "hormone.medicines": ["thyroid"],
-            "energy.tests": "yes",
-            "trauma.consent": "yes",
-        }
-        for item in section.items:
-            if item.reaction_part == "noticed":
-                gates[item.id] = ["something_else"]
         ours = {k: v for k, v in gates.items() if k.startswith(section.id + ".")}
-        for _ in range(3):
+        for _ in range(depth + 1):  # each save shows the next level of follow-up questions
             post_step(
                 client,
                 section.id,
                 {**ours, **{k: v for k, v in payloads.items() if k.startswith(section.id + ".")}},
             )
     stored = load_intake(app, patient.public_id).answers
-    texts = [v for v in stored.values() if isinstance(v, str) and v in PAYLOADS]
-    assert len(texts) >= 25, "payloads did not reach most free-text fields"
+    texts = {k for k, v in stored.items() if isinstance(v, str) and v in PAYLOADS}
+    assert texts == {i for i in shown if catalog.item(i).type == "text"}
+    rows = {k for k, v in stored.items() if isinstance(v, list) and v and isinstance(v[0], dict)}
+    assert {i for i in shown if catalog.item(i).type == "list"} <= rows
+    for item_id in rows & shown:
+        (row,) = stored[item_id]
+        for f in catalog.item(item_id).fields:
+            if f.type == "text":
+                assert row[f.id] == payloads[f"{item_id}-0-{f.id}"], (item_id, f.id)
     page = client.get("/review").get_data(as_text=True)
     for payload in PAYLOADS[:3]:
         assert payload not in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from pathlib import Path
 
@@ -15,7 +16,10 @@ from intake import db
 from intake.intakes.drafts import lock_for_update
 from intake.models import Intake
 from intake.pdf import document as pdf
+from intake.pdf.job import PdfAttachment, RenderJob
+from intake.pdf.renderer import Renderer, RenderFailed
 from tests.conftest import Invited, load_intake, post_step
+from tests.extracted_text import pdf_text
 
 
 def test_a_failed_render_keeps_the_submission_and_renders_again_on_demand(
@@ -47,14 +51,40 @@ def test_a_failed_render_keeps_the_submission_and_renders_again_on_demand(
 
 
 def test_patient_text_and_names_never_reach_the_logs(
-    app: Flask, client: FlaskClient, patient: Invited, caplog: pytest.LogCaptureFixture
+    app: Flask,
+    client: FlaskClient,
+    patient: Invited,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    """Neither this process's log nor the renderer process's standard error (its log, which
+    ``caplog`` cannot see) holds the patient's words, name or link token."""
     caplog.set_level(logging.DEBUG)
+    renderer_log = tmp_path / "renderer.stderr"
+    # The service's renderer, its standard error sent to a file.
+    command = ["/bin/sh", "-c", 'exec "$0" -m intake.pdf.engine 2>"$1"', sys.executable]
+    own = Renderer([*command, str(renderer_log)])
+    monkeypatch.setattr(pdf, "RENDERER", own)
     secret = "Reacts to the neighbour's cat"
-    post_step(client, "general", {"general.main_concerns": secret})
-    client.post("/submit", data={"confirm": "1"})
-    assert secret not in caplog.text
-    assert "Jane" not in caplog.text and patient.token not in caplog.text
+    try:
+        post_step(client, "general", {"general.main_concerns": secret})
+        assert client.post("/submit", data={"confirm": "1"}).location.endswith("/done")
+        submission = load_intake(app, patient.public_id).submission
+        assert submission is not None and submission.pdf_error is None
+        assert submission.pdf is not None and submission.pdf.startswith(b"%PDF")
+        assert secret in pdf_text(submission.pdf, tmp_path)  # the renderer had the words
+        # A job it refuses (two attachments of one name) is logged there, with a traceback.
+        twice = PdfAttachment("a.json", b"{}", "application/json", "x", submission.submitted_at)
+        with pytest.raises(RenderFailed):
+            own.render(RenderJob(f"<p>{secret} Jane Doe</p>", (twice, twice)))
+    finally:
+        own.stop()
+    stderr = renderer_log.read_text(encoding="utf-8")
+    assert "PDF render failed: ValueError" in stderr  # the file does hold the renderer's log
+    for text in (caplog.text, stderr):
+        assert secret not in text
+        assert "Jane" not in text and patient.token not in text
 
 
 def test_concurrent_read_then_write_transactions_do_not_fail(app: Flask, invite) -> None:  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from intake.auth import accounts, totp
 from intake.clinician.resume import safe_next
 from intake.clinician.security_views import PENDING
 from intake.models import User, UserSession
-from tests.test_accounts import (
+from tests.clinic_accounts import (
     EMAIL,
     GOOD,
     assert_to_login,

@@ -7,7 +7,6 @@ element) before scanning; the canaries prove both the scanner and the stripping 
 
 from __future__ import annotations
 
-import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,19 +22,9 @@ from intake.pdf import document as pdf
 from intake.pdf.engine import render_html_pdf
 from intake.pdf.summary import build_summary
 from tests.conftest import Invited, post_step
+from tests.extracted_text import PATIENT_TEXT, visible_text
 from tests.forbidden_phrases import violations
 from tests.formdata import section_formdata
-
-PATIENT_TEXT = re.compile(r'<(\w+) class="patient-text">.*?</\1>', re.S)
-TAGS = re.compile(r"<[^>]+>")
-
-
-def visible_text(html: str) -> str:
-    """Page text a person reads, without patient text, scripts or markup."""
-    html = PATIENT_TEXT.sub(" ", html)
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
-    html = re.sub(r'<input type="hidden"[^>]*>', " ", html)
-    return TAGS.sub(" ", html)
 
 
 def catalog_strings() -> Iterator[tuple[str, str]]:
@@ -66,6 +55,7 @@ def _fill_every_step(client: FlaskClient) -> list[str]:
     return pages
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_patient_pages_wording(app: Flask, client: FlaskClient, invite) -> None:  # type: ignore[no-untyped-def]
     invited: Invited = invite()
     pages = [client.get("/start?t=unknown").get_data(as_text=True)]
@@ -118,13 +108,17 @@ def _service_pdf_text(app: Flask, html: str, tmp_path: Path) -> str:
     return _pdf_text(data, tmp_path)
 
 
-def test_pdf_wording(app: Flask, tmp_path: Path) -> None:
+def test_pdf_wording(app_without_database: Flask, tmp_path: Path) -> None:
+    app = app_without_database  # renders only: never the database
     text = _service_pdf_text(app, _demo_html(app), tmp_path)
     assert "Pre-visit history" in text
     assert violations(text) == []
 
 
-def test_canary_a_planted_phrase_in_service_text_is_caught(app: Flask, tmp_path: Path) -> None:
+def test_canary_a_planted_phrase_in_service_text_is_caught(
+    app_without_database: Flask, tmp_path: Path
+) -> None:
+    app = app_without_database  # renders only: never the database
     html = _demo_html(app).replace(
         "Pre-visit history", "We recommend a low-histamine diet. Pre-visit history", 1
     )
@@ -142,8 +136,9 @@ def test_canary_a_planted_phrase_in_service_text_is_caught(app: Flask, tmp_path:
 
 
 def test_canary_patient_words_are_printed_but_not_held_against_the_service(
-    app: Flask, tmp_path: Path
+    app_without_database: Flask, tmp_path: Path
 ) -> None:
+    app = app_without_database  # renders only: never the database
     note = "My doctor said you should take X and it was consistent with a diagnosis."
     html = _demo_html(app, patient_note=note)
     with app.test_request_context():

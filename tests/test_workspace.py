@@ -30,9 +30,9 @@ from intake.intakes.invitations import Patient, find_by_public_id, invite_patien
 from intake.intakes.submissions import store_pdf, submit_intake
 from intake.models import AuditEvent, Intake
 from intake.reads.worklist import PAGE_SIZE, state_condition
+from tests.clinic_accounts import EMAIL, assert_to_login, login, make_user
 from tests.conftest import Invited, load_intake
 from tests.mixed import MIXED_DETAIL, MIXED_GLANCE, mixed_answers
-from tests.test_accounts import EMAIL, assert_to_login, login, make_user
 
 TOMORROW = date.today() + timedelta(days=1)
 DOB = date(1980, 3, 27)
@@ -279,6 +279,7 @@ def test_a_new_link_replaces_the_old_one_and_keeps_the_draft(
     assert [a for _, a, _, _ in audit_actions(app, public_id)][-1] == "invitation.reissue"
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_links_of_sent_answers_cannot_be_revoked_or_replaced(
     app: Flask, client: FlaskClient, clinic: int
 ) -> None:
@@ -310,8 +311,20 @@ def test_the_command_line_invite_still_works(app: Flask) -> None:
 def test_revoking_needs_the_csrf_token(app: Flask, client: FlaskClient, clinic: int) -> None:
     public_id = make_intake(app)
     app.config["WTF_CSRF_ENABLED"] = True
-    client.post(f"/clinic/intakes/{public_id}/revoke")
+    # Refused the way the clinic refuses any form without its token: back to the worklist,
+    # nothing done, nothing audited.
+    refused = client.post(f"/clinic/intakes/{public_id}/revoke")
+    assert refused.status_code == 303
+    assert refused.location == "/clinic/"
     assert load_intake(app, public_id).revoked_at is None
+    assert "invitation.revoke" not in [action for _, action, _, _ in audit_actions(app, public_id)]
+    # The same request with the page's token revokes: the token was all that was missing.
+    page = client.get(f"/clinic/intakes/{public_id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    done = client.post(f"/clinic/intakes/{public_id}/revoke", data={"csrf_token": token[1]})
+    assert done.status_code == 303 and "done=revoked" in done.location
+    assert load_intake(app, public_id).revoked_at is not None
 
 
 # --- states and the worklist ---------------------------------------------------------------------
@@ -339,6 +352,7 @@ def every_state(app: Flask) -> dict[str, str]:
     return ids
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_the_stored_stage_and_the_sql_filter_agree_with_the_state_function(
     app: Flask, every_state: dict[str, str]
 ) -> None:
@@ -355,6 +369,7 @@ def test_the_stored_stage_and_the_sql_filter_agree_with_the_state_function(
             assert set(found) == {every_state[state]}, state
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_the_worklist_shows_every_state(
     app: Flask, client: FlaskClient, clinic: int, every_state: dict[str, str]
 ) -> None:
@@ -401,6 +416,7 @@ def test_the_worklist_sorts_by_appointment_and_pages(
     assert '<table class="worklist"' in pages[0] and '<th scope="col"' in pages[0]
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_the_worklist_filters_by_date_and_starts_today(
     app: Flask, client: FlaskClient, clinic: int
 ) -> None:
@@ -467,6 +483,7 @@ def test_the_worklist_searches_names_and_mrn(
 
 
 # --- the intake page, its PDF, review ------------------------------------------------------------
+@pytest.mark.usefixtures("shared_pdf")
 def test_the_intake_page_shows_the_summary_the_pdf_prints(
     app: Flask, client: FlaskClient, clinic: int
 ) -> None:
@@ -501,6 +518,7 @@ def test_the_intake_page_shows_the_summary_the_pdf_prints(
     assert audit_actions(app, public_id)[-1] == (f"user:{clinic}", "intake.view", ADDRESS, "ok")
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_the_intake_page_names_every_state_as_the_pdf_does(
     app: Flask, client: FlaskClient, clinic: int
 ) -> None:
@@ -588,6 +606,7 @@ def test_the_pdf_download_is_the_stored_pdf(app: Flask, client: FlaskClient, cli
     assert audit_actions(app, public_id)[-1] == (f"user:{clinic}", "pdf.download", ADDRESS, "ok")
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_a_name_ascii_cannot_spell_downloads_under_its_own_letters(
     app: Flask, client: FlaskClient, clinic: int
 ) -> None:
@@ -618,6 +637,7 @@ def test_a_missing_pdf_is_rendered_on_download_and_kept(
     assert stored is not None and stored.pdf == response.data
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_marking_reviewed_records_who_and_when_once(
     app: Flask, client: FlaskClient, clinic: int
 ) -> None:
@@ -645,6 +665,7 @@ def test_marking_reviewed_records_who_and_when_once(
     assert load_intake(app, unsent).reviewed_at is None
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_every_view_and_download_is_audited_without_patient_data(
     app: Flask, client: FlaskClient, clinic: int
 ) -> None:
@@ -682,11 +703,12 @@ def test_unknown_or_malformed_ids_are_not_found(
         assert client.post(f"/clinic/intakes/ABCD-EFGH-JKMN/{action}").status_code == 404
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_the_workspace_pages_keep_to_the_service_wording(
     app: Flask, client: FlaskClient, clinic: int, every_state: dict[str, str]
 ) -> None:
+    from tests.extracted_text import visible_text
     from tests.forbidden_phrases import violations
-    from tests.test_wording import visible_text
 
     pages = [
         client.get("/clinic/?from=").get_data(as_text=True),
@@ -720,6 +742,7 @@ def assert_sent_to_sign_in(response: TestResponse) -> None:
         assert_to_login(response)
 
 
+@pytest.mark.usefixtures("shared_pdf")
 def test_the_workspace_needs_a_clinician_session(
     app: Flask, client: FlaskClient, patient: Invited
 ) -> None:
