@@ -16,7 +16,6 @@ from intake.api.access import caller, problem
 from intake.audit import log as audit
 from intake.clinician.workspace import PUBLIC_ID
 from intake.fhir import exports
-from intake.fhir.response import CatalogVersionError
 from intake.fhir.site import FHIR_JSON, QUESTIONNAIRE_ID, fhir_json
 from intake.intakes.invitations import find_by_public_id
 from intake.intakes.submissions import stored_pdf, summary_filename
@@ -75,7 +74,7 @@ def _export(
         try:
             result = build(found, submission, pdf) if pdf is not None else None
             outcome = "ok" if result is not None else "render_failed"
-        except CatalogVersionError:
+        except UnknownCatalogVersion:
             result, outcome = None, "old_catalog"
         audit.record(tx, caller().actor, action, found.public_id, request.remote_addr, outcome)
     if outcome == "old_catalog":

@@ -11,7 +11,7 @@ from functools import cache
 
 from flask import current_app
 
-from forms.loader import UnknownCatalogVersion, get_catalog
+from forms.loader import get_catalog
 from forms.schema import Catalog
 from intake.clock import as_utc
 from intake.fhir.answer_types import vocabularies
@@ -19,7 +19,6 @@ from intake.fhir.codes import Json, build_code_system
 from intake.fhir.document import build_bundle, build_document_reference, bundle_uuid
 from intake.fhir.questionnaire import build_questionnaire
 from intake.fhir.response import (
-    CatalogVersionError,
     PatientRef,
     build_response,
     patient_reference,
@@ -71,10 +70,7 @@ def patient_of(intake: Intake, reference: str | None = None) -> PatientRef:
 def questionnaire_response(intake: Intake, submission: Submission) -> Json:
     """The submission's answers, read with the catalog version they were given under; equal
     answers give equal JSON (no clock, no random ids)."""
-    try:
-        catalog = get_catalog(submission.catalog_version)
-    except UnknownCatalogVersion as missing:
-        raise CatalogVersionError(f"no catalog {submission.catalog_version} here") from missing
+    catalog = get_catalog(submission.catalog_version)  # UnknownCatalogVersion if not here
     resource = build_response(
         current_site(),
         catalog,

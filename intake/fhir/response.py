@@ -46,11 +46,6 @@ def fhir_datetime(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
 
 
-class CatalogVersionError(ValueError):
-    """The answers were given under a catalog version this service does not have (its file is
-    missing from ``forms/archive``)."""
-
-
 def build_response(
     site: FhirSite,
     catalog: Catalog,
@@ -64,7 +59,7 @@ def build_response(
     """The QuestionnaireResponse of a submission. No id: the receiving server assigns one; the
     identifier (the intake id) is what makes it findable and the upload idempotent."""
     if catalog_version != catalog.version:
-        raise CatalogVersionError(
+        raise ValueError(  # a caller's mistake: exports load the answers' own version
             f"answers were given under catalog {catalog_version}; this service has {catalog.version}"
         )
     groups = []

@@ -11,11 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from forms.loader import get_catalog
+from forms.loader import UnknownCatalogVersion, get_catalog
 from forms.logic import Visibility, shown_answers
 from intake.clock import as_utc, utcnow
 from intake.fhir.exports import questionnaire_response
-from intake.fhir.response import CatalogVersionError
 from intake.fhir.site import fhir_json
 from intake.intakes.drafts import visibility_for
 from intake.models import Intake, Submission
@@ -103,7 +102,7 @@ def render_pdf_bytes(intake: Intake, submission: Submission) -> bytes:
     header = pdf_header(intake, submission)
     try:
         attachments = [answers_attachment(intake, submission)]
-    except CatalogVersionError:
+    except UnknownCatalogVersion:
         # Answers from an older catalog: the summary still prints; only the FHIR copy is missing.
         log.warning("PDF of intake %s rendered without its FHIR answers", intake.public_id)
         attachments = []
