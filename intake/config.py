@@ -12,6 +12,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+#: The values INTAKE_ENV may take; anything else (a typo such as ``Production`` or ``prod``)
+#: refuses to start, rather than quietly running without production's protections.
+ENVIRONMENTS = ("production", "development", "testing")
+#: The shortest SECRET_KEY production accepts, and how many different characters it must use:
+#: ``secrets.token_hex(32)`` (what scripts/serve writes) gives 64 characters of 16 kinds.
+SECRET_KEY_MIN_LENGTH = 32
+SECRET_KEY_MIN_DISTINCT = 10
+KEY_HINT = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
 #: Largest request body accepted; the longest possible step (30 medicine rows) is far below it.
 MAX_CONTENT_LENGTH = 256 * 1024
 
@@ -52,6 +61,22 @@ def _unreachable_from_outside(config: dict[str, Any]) -> bool:
     with suppress(ValueError):
         loopback = loopback or ip_address(host).is_loopback
     return loopback or url.scheme != "https"
+
+
+def _check_production_key(key: str | None) -> None:
+    """Production signs sessions and encrypts two-factor secrets with SECRET_KEY: refuse one that
+    is missing or could be guessed."""
+    if not key:
+        raise ConfigError(
+            "SECRET_KEY is not set. In production the service refuses to start without one: "
+            "set SECRET_KEY to a long random value, or put one in instance/secret_key "
+            f"(scripts/serve generates it; or make one with {KEY_HINT})."
+        )
+    if len(key) < SECRET_KEY_MIN_LENGTH or len(set(key)) < SECRET_KEY_MIN_DISTINCT:
+        raise ConfigError(
+            f"SECRET_KEY is too short or too plain for production: use at least "
+            f"{SECRET_KEY_MIN_LENGTH} random characters, for example from {KEY_HINT}."
+        )
 
 
 def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -148,12 +173,15 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "EHR_SEND_BUDGET_SECONDS": float(os.environ.get("EHR_SEND_BUDGET_SECONDS", 90)),
     }
     config.update(overrides or {})
-    if config["INTAKE_ENV"] == "production" and not config["SECRET_KEY"]:
+    if config["INTAKE_ENV"] not in ENVIRONMENTS:
         raise ConfigError(
-            "SECRET_KEY is not set. In production the service refuses to start without one: "
-            "set SECRET_KEY to a long random value, or put one in instance/secret_key "
-            "(scripts/serve generates it)."
+            f"INTAKE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {config['INTAKE_ENV']!r} "
+            "(unset, it is production)."
         )
+    if config["INTAKE_ENV"] == "production":
+        _check_production_key(config["SECRET_KEY"])
+        # Whatever FLASK_DEBUG says: debug mode shows tracebacks, with patient data, to anyone.
+        config["DEBUG"] = False
     if config["PDF_PAGE_SIZE"] not in ("A4", "Letter"):
         raise ConfigError("PDF_PAGE_SIZE must be A4 or Letter")
     if not config["PDF_RENDER_TIMEOUT_SECONDS"] > 0:

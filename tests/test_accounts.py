@@ -120,7 +120,11 @@ def test_sign_in_sets_a_server_side_session_cookie(app: Flask, client: FlaskClie
 def test_production_session_cookie_is_secure(app: Flask) -> None:
     make_user(app)
     production = create_app(
-        {"INTAKE_ENV": "production", "SECRET_KEY": "k", "WTF_CSRF_ENABLED": False}
+        {
+            "INTAKE_ENV": "production",
+            "SECRET_KEY": "0123456789abcdef" * 4,
+            "WTF_CSRF_ENABLED": False,
+        }
         | {k: app.config[k] for k in ("DATABASE_URL", "ARGON2_PROFILE", "SERVER_NAME")}
     )
     try:

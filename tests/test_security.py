@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -291,7 +292,7 @@ def _production_app(tmp_path: Path) -> Flask:
     return create_app(
         {
             "INTAKE_ENV": "production",
-            "SECRET_KEY": "prod-secret",
+            "SECRET_KEY": "prod-secret-0123456789abcdef-0123456789",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}",
         }
     )
@@ -378,7 +379,7 @@ def test_the_patient_cookie_is_httponly_lax_and_ends_with_the_visit(
 def test_session_cookie_is_httponly_lax_and_secure_in_production(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SECRET_KEY", "prod-secret")
+    monkeypatch.setenv("SECRET_KEY", "prod-secret-0123456789abcdef-0123456789")
     monkeypatch.delenv("INTAKE_ENV", raising=False)
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
     assert app.config["INTAKE_ENV"] == "production"
@@ -534,8 +535,9 @@ def test_the_generated_key_file_is_used_when_no_key_is_set(
 
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("INTAKE_ENV", raising=False)
-    (tmp_path / "secret_key").write_text("from-the-file\n")
-    assert load_config(tmp_path)["SECRET_KEY"] == "from-the-file"
+    key = "from-the-file-" + "0123456789abcdef" * 2
+    (tmp_path / "secret_key").write_text(key + "\n")
+    assert load_config(tmp_path)["SECRET_KEY"] == key
 
 
 def test_the_public_id_alone_does_not_sign_a_browser_in(
@@ -614,3 +616,48 @@ def test_behind_a_proxy_the_client_address_and_scheme_come_from_its_headers(
     headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
     app.test_client().get("/_probe", headers=headers)
     assert seen == {"address": "203.0.113.7", "secure": True}
+
+
+@pytest.mark.parametrize("env", ["Production", "prod", "PRODUCTION ", "staging"])
+def test_an_unknown_intake_env_refuses_to_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str
+) -> None:
+    """A typo must not start the service without production's HSTS, Secure cookies and key."""
+    from intake.config import load_config
+
+    monkeypatch.setenv("INTAKE_ENV", env)
+    with pytest.raises(
+        ConfigError, match="INTAKE_ENV must be one of production, development, testing"
+    ):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize("key", ["x", "k" * 64, "short-but-varied-key"])
+def test_production_refuses_a_guessable_secret_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    from intake.config import load_config
+
+    monkeypatch.delenv("INTAKE_ENV", raising=False)
+    monkeypatch.setenv("SECRET_KEY", key)
+    with pytest.raises(ConfigError, match="too short or too plain"):
+        load_config(tmp_path)
+    monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
+    assert load_config(tmp_path)["INTAKE_ENV"] == "production"
+
+
+@pytest.mark.own_database
+def test_production_forces_debug_off_whatever_flask_debug_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    monkeypatch.delenv("INTAKE_ENV", raising=False)
+    monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
+    assert app.config["INTAKE_ENV"] == "production"
+    assert app.debug is False
+    assert app.test_client().get("/no-such-page").status_code == 404
+    development = create_app(
+        {"INTAKE_ENV": "development", "DATABASE_URL": f"sqlite:///{tmp_path / 'd.sqlite3'}"}
+    )
+    assert development.debug is True  # the same environment outside production keeps it
