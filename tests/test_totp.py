@@ -459,6 +459,11 @@ def test_after_signing_in_again_a_page_opens_where_it_was(app: Flask, client: Fl
         "//evil.example/clinic/",
         "/\\evil.example",
         "/clinic/../welcome",  # under /clinic/ as written, not once the browser resolves it
+        "/clinic/%2e%2e/start?t=x",  # the browser resolves %2e%2e as ".." too
+        "/clinic/%2E./start",
+        "/clinic/.%2e/start",
+        "/clinic/x%2f..%2f..%2fstart",
+        "/clinic/%5c../start",
         "/welcome",
         "/clinic/login?next=/clinic/",
         "/clinic/logout",

@@ -12,6 +12,7 @@ service, in pages marked no-store. Passwords are never carried (they would be wr
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
@@ -46,12 +47,19 @@ def carried_fields(form: MultiDict[str, str], prefix: str = "") -> list[tuple[st
     return kept[:MAX_CARRIED]
 
 
+_ESCAPED_PATH_CHARS = re.compile(r"%(2e|2f|5c)", re.IGNORECASE)
+
+
 def safe_next(target: str | None) -> str | None:
     """A clinic page of this service to go back to, or None: never another site."""
     if not target or "\\" in target or any(ord(c) < 32 for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/clinic/"):
+        return None
+    # A browser resolves "%2e%2e" as ".." too, and an escaped slash or backslash hides where a
+    # segment ends: no clinic page spells any of them escaped.
+    if _ESCAPED_PATH_CHARS.search(parts.path):
         return None
     if any(segment in (".", "..") for segment in parts.path.split("/")):
         return None  # "/clinic/../welcome" is not a clinic page once the browser resolves it
