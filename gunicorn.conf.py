@@ -27,14 +27,21 @@ control_socket_disable = True
 access_log_format = '%(t)s %(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 _QUERY = re.compile(r"\?[^\s\"']+")
+#: What gunicorn quotes of a request it could not parse (``'TOKEN HTTP/1.1'`` after a raw space
+#: in ``/start?t= TOKEN``): the client's bytes, any of which may be a link token.
+_QUOTED = re.compile(r"(['\"]).*?\1")
+_UNPARSED = "Invalid request from"
 
 
 class _DropQueryStrings(logging.Filter):
     """gunicorn's error log names ``req.uri`` (query string included) when a request fails, and
-    quotes the bad request line when one cannot be parsed."""
+    quotes the bad request line, method, version or header when one cannot be parsed: the query
+    strings go, and so does everything quoted of a request that could not be parsed."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = _QUERY.sub("?[redacted]", str(record.msg))
+        if record.msg.startswith(_UNPARSED):
+            record.msg = _QUOTED.sub("'[redacted]'", record.msg)
         if isinstance(record.args, tuple):
             record.args = tuple(
                 _QUERY.sub("?[redacted]", a) if isinstance(a, str) else a for a in record.args

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import runpy
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +118,57 @@ def test_creating_the_app_again_adds_no_second_filter_or_handler(
     for _ in range(3):
         create_app(app_config("sqlite:///unused-never-opened.sqlite3"))
     assert wiring() == once
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        b"GET /start?t= TOKENTOKENTOKEN HTTP/1.1",  # a raw space: gunicorn quotes the rest
+        b"GET /start?t=TOKENTOKENTOKEN HTTP/9.9",
+        b"G\x01T /start?t=TOKENTOKENTOKEN HTTP/1.1",
+        b"GET /start?t=TOKENTOKENTOKEN",
+    ],
+)
+def test_a_request_gunicorn_cannot_parse_leaves_no_token_in_its_log(
+    tmp_path: Path, request_line: bytes
+) -> None:
+    """A real gunicorn with the shipped settings, sent a malformed request line holding a token:
+    neither of its logs may hold the token afterwards."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "INTAKE_ENV": "development",
+        "SECRET_KEY": "0123456789abcdef" * 4,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'g.sqlite3'}",
+    }
+    env.pop("TEST_DATABASE_URL", None)
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py",
+             "--workers", "1"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while b"Booting worker" not in log.read_bytes():
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+                conn.sendall(request_line + b"\r\nHost: localhost\r\n\r\n")
+                answer = conn.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 400"), answer
+            time.sleep(0.5)  # the worker logs the error after answering
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    written = log.read_bytes()
+    assert b"Invalid" in written or b"400" in written  # the failure itself is logged
+    assert b"TOKENTOKENTOKEN" not in written, written.decode(errors="replace")
