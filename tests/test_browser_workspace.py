@@ -63,7 +63,10 @@ def test_invite_answer_submit_and_download_the_pdf(
         clinic.click("#copy-link")
         assert clinic.evaluate("navigator.clipboard.readText()") == link
 
-        clinic.goto(f"{base}/clinic/?q=garcia&from=")
+        clinic.goto(f"{base}/clinic/?from=")  # all dates; the search is typed and posted
+        clinic.fill("#q", "garcia")
+        clinic.click("form.filters button[type=submit]")
+        assert "garcia" not in clinic.url.lower()
         assert "Invited, not opened yet" in clinic.inner_text("table.worklist")
 
         # The patient, in another browser context (no clinic cookie), opens the link.
@@ -95,7 +98,10 @@ def test_invite_answer_submit_and_download_the_pdf(
         assert "Thank you" in patient.locator("h1").inner_text()
 
         # Back to the clinician: submitted in the worklist, the answer on the intake page.
-        clinic.goto(f"{base}/clinic/?q=garcia&from=")
+        clinic.goto(f"{base}/clinic/?from=")  # all dates; the search is typed and posted
+        clinic.fill("#q", "garcia")
+        clinic.click("form.filters button[type=submit]")
+        assert "garcia" not in clinic.url.lower()
         worklist = clinic.inner_text("table.worklist")
         assert "Submitted, to review" in worklist, worklist
         with clinic.expect_navigation():

@@ -74,7 +74,7 @@ def test_init_db_builds_the_schema_the_models_describe(tmp_path: Path) -> None:
     app = create_app(
         {
             "INTAKE_ENV": "testing",
-            "SECRET_KEY": "k",
+            "SECRET_KEY": "k-0123456789abcdef-0123456789abcdef",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}",
         }
     )
@@ -98,7 +98,7 @@ def test_commands_on_a_missing_or_older_schema_say_to_run_init_db(tmp_path: Path
     app = create_app(
         {
             "INTAKE_ENV": "testing",
-            "SECRET_KEY": "k",
+            "SECRET_KEY": "k-0123456789abcdef-0123456789abcdef",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
         }
     )
@@ -140,7 +140,7 @@ def test_healthz_is_not_ready_on_a_missing_or_older_schema(
     app = create_app(
         {
             "INTAKE_ENV": "testing",
-            "SECRET_KEY": "k",
+            "SECRET_KEY": "k-0123456789abcdef-0123456789abcdef",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'h.sqlite3'}",
         }
     )
@@ -172,7 +172,7 @@ def test_migration_0008_leaves_existing_api_tokens_without_an_expiry(tmp_path: P
     app = create_app(
         {
             "INTAKE_ENV": "testing",
-            "SECRET_KEY": "k",
+            "SECRET_KEY": "k-0123456789abcdef-0123456789abcdef",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'e.sqlite3'}",
         }
     )

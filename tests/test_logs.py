@@ -79,7 +79,13 @@ def test_development_server_log_drops_query_strings() -> None:
 
 
 def test_werkzeug_logger_has_the_filter_once_however_many_apps(app: Any) -> None:
-    create_app({"INTAKE_ENV": "testing", "SECRET_KEY": "k", "DATABASE_URL": "sqlite://"})
+    create_app(
+        {
+            "INTAKE_ENV": "testing",
+            "SECRET_KEY": "k-0123456789abcdef-0123456789abcdef",
+            "DATABASE_URL": "sqlite://",
+        }
+    )
     filters = logging.getLogger("werkzeug").filters
     assert [f for f in filters if isinstance(f, DropQueryStrings)] == [DROP_QUERY_STRINGS]
 

@@ -105,7 +105,7 @@ from intake.pdf.summary import build_summary
 from intake.intakes.demo import demo_answers, demo_pdf_header
 from forms.logic import Visibility
 
-app = create_app({"INTAKE_ENV": "testing", "SECRET_KEY": "k", "TESTING": True,
+app = create_app({"INTAKE_ENV": "testing", "SECRET_KEY": "k-0123456789abcdef-0123456789abcdef", "TESTING": True,
                   "DATABASE_URL": "sqlite:///" + str(site / "installed.sqlite3")})
 with app.app_context():
     intake.migrate.upgrade(db.engine())

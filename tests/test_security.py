@@ -157,7 +157,7 @@ def csrf_app(tmp_path: Path) -> Flask:
     app = create_app(
         {
             "INTAKE_ENV": "testing",
-            "SECRET_KEY": "k",
+            "SECRET_KEY": "k-0123456789abcdef-0123456789abcdef",
             "TESTING": True,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'csrf.sqlite3'}",
         }
@@ -599,7 +599,7 @@ def test_behind_a_proxy_the_client_address_and_scheme_come_from_its_headers(
     app = create_app(
         {
             "INTAKE_ENV": "testing",
-            "SECRET_KEY": "k",
+            "SECRET_KEY": "k-0123456789abcdef-0123456789abcdef",
             "PROXY_HOPS": 1,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'proxy.sqlite3'}",
         }

@@ -303,10 +303,15 @@ def test_require_totp_reads_the_environment(monkeypatch: pytest.MonkeyPatch, app
 
     assert app.config["REQUIRE_TOTP"] is False
     monkeypatch.setenv("REQUIRE_TOTP", "true")
-    assert load_config(Path(app.instance_path), {"SECRET_KEY": "k"})["REQUIRE_TOTP"] is True
+    assert (
+        load_config(Path(app.instance_path), {"SECRET_KEY": "k-0123456789abcdef-0123456789abcdef"})[
+            "REQUIRE_TOTP"
+        ]
+        is True
+    )
     monkeypatch.setenv("REQUIRE_TOTP", "maybe")
     with pytest.raises(ConfigError, match="REQUIRE_TOTP"):
-        load_config(Path(app.instance_path), {"SECRET_KEY": "k"})
+        load_config(Path(app.instance_path), {"SECRET_KEY": "k-0123456789abcdef-0123456789abcdef"})
 
 
 # --- the idle timeout --------------------------------------------------------------------------

@@ -478,7 +478,7 @@ def test_the_worklist_searches_names_and_mrn(
         "obrien": make_intake(app, "O'Brien", "Anna-Lena"),
         "mrn": make_intake(app, "Smith", "Bob", mrn="X-123"),
     }
-    html = client.get("/clinic/", query_string={"q": query, "from": ""}).get_data(as_text=True)
+    html = client.post("/clinic/", data={"q": query, "from": ""}).get_data(as_text=True)
     assert set(ids_on(html)) == {made[key] for key in expected}
 
 
@@ -557,7 +557,9 @@ def test_each_worklist_view_is_audited_without_its_search_text(
 ) -> None:
     make_intake(app, family="Kowalczyk", given="Zofia")
     for _ in range(2):
-        page = client.get("/clinic/?q=Kowalczyk", environ_base={"REMOTE_ADDR": ADDRESS})
+        page = client.post(
+            "/clinic/", data={"q": "Kowalczyk"}, environ_base={"REMOTE_ADDR": ADDRESS}
+        )
         assert page.status_code == 200 and "Kowalczyk" in page.get_data(as_text=True)
     with app.app_context():
         rows = db.session().execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
@@ -834,7 +836,7 @@ def test_production_links_that_cannot_reach_a_patient_are_flagged(
         monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
     else:
         monkeypatch.setenv("PUBLIC_BASE_URL", base)
-    config = load_config(tmp_path, {"SECRET_KEY": "k"})
+    config = load_config(tmp_path, {"SECRET_KEY": "k-0123456789abcdef-0123456789abcdef"})
     assert config["PUBLIC_BASE_URL_UNREACHABLE"] is unreachable
 
 
@@ -847,3 +849,30 @@ def test_the_link_page_warns_when_the_link_cannot_reach_a_patient(
     page = client.post("/clinic/invitations/new", data=invite_form()).get_data(as_text=True)
     assert "This link may not open for the person you give it to." in page
     assert "It starts with http://" in page and "PUBLIC_BASE_URL" in page
+
+
+def test_the_search_text_never_reaches_a_url(
+    app: Flask, client: FlaskClient, clinic: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name or MRN typed into the search is posted, and its pages are posted again: no link,
+    form action or redirect of the page carries it, and a q in the query string is ignored."""
+    monkeypatch.setattr("intake.reads.worklist.PAGE_SIZE", 2)
+    nowaks = {make_intake(app, "Nowak", given) for given in ("Ada", "Bea", "Cy")}
+    other = make_intake(app, "Smith", "Dan")
+    first = client.post("/clinic/", data={"q": "Nowak", "from": ""})
+    html = first.get_data(as_text=True)
+    assert first.status_code == 200 and len(ids_on(html)) == 2
+    urls = re.findall(r'(?:href|action)="([^"]*)"', html)
+    assert urls and not [u for u in urls if "Nowak" in u or "q=" in u]
+    form = re.search(
+        r'<form method="post" action="/clinic/" class="inline">(.*?)</form>', html, re.S
+    )
+    assert form is not None and "Next page" in form.group(1)
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(1)))
+    assert fields["q"] == "Nowak" and fields["page"] == "2"
+    second = client.post("/clinic/", data=fields).get_data(as_text=True)
+    assert set(ids_on(html)) | set(ids_on(second)) == nowaks
+
+    ignored = client.get("/clinic/?q=Nowak&from=").get_data(as_text=True)
+    assert 'name="q" type="search" value=""' in ignored
+    assert other in ids_on(ignored) or "Page 1 of 2" in ignored
