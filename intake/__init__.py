@@ -16,7 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from intake import cli, db, health, logs, security
+    from intake import cli, db, errors, health, logs, security
     from intake.api import bp as api_bp
     from intake.api import fhir_public
     from intake.clinician import bp as clinician_bp
@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     db.init_app(app)
     security.init_app(app)
+    errors.init_app(app)
     app.register_blueprint(patient_bp)
     app.register_blueprint(clinician_bp)
     app.register_blueprint(health.bp)

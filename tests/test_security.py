@@ -426,7 +426,15 @@ def test_production_refuses_to_start_without_a_secret_key(
 
 def test_oversized_and_chunked_bodies_are_refused(client: FlaskClient, patient: Invited) -> None:
     big = {"general.main_concerns": "x" * (300 * 1024), "_shown": "general.main_concerns"}
-    assert client.post("/step/general", data=big).status_code == 413
+    refused = client.post("/step/general", data=big)
+    assert refused.status_code == 413
+    page = refused.get_data(as_text=True)  # the service's own page, with a way back
+    assert (
+        "This page was too large to send" in page and "Everything you saved before is kept" in page
+    )
+    assert 'href="/step/general"' in page
+    assert refused.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert refused.headers["X-Frame-Options"] == "DENY"
     chunked = client.post(
         "/step/general",
         data=b"a=1",
