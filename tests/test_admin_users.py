@@ -261,11 +261,11 @@ def test_an_admin_cannot_demote_or_disable_themselves(app: Flask, admin: FlaskCl
     assert disable.status_code == 409
     me = user(app, ADMIN)
     assert me.role == "admin" and me.disabled_at is None
-    assert admin.get("/clinic/admin/users").status_code == 200  # still signed in
     assert audit_rows(app)[-2:] == [
         ("user:1", "user.role", "refused_self"),
         ("user:1", "user.disable", "refused_self"),
     ]
+    assert admin.get("/clinic/admin/users").status_code == 200  # still signed in
     # Another admin may.
     assert admin.post("/clinic/admin/users/3/role", data={"role": "clinician"}).status_code == 303
     assert chain_ok(app)
@@ -343,3 +343,11 @@ def test_sessions_before_enable_stay_ended(app: Flask, admin: FlaskClient) -> No
     assert last is not None and utcnow() - last.replace(tzinfo=utcnow().tzinfo) < timedelta(
         minutes=1
     )
+
+
+def test_the_account_and_token_lists_are_audited(app: Flask, admin: FlaskClient) -> None:
+    """Both lists show every colleague's e-mail and sign-in history: each view is recorded."""
+    for path in ("/clinic/admin/users", "/clinic/admin/api-tokens"):
+        assert admin.get(path).status_code == 200
+    viewed = [(actor, action, outcome) for actor, action, outcome in audit_rows(app)][-2:]
+    assert viewed == [("user:1", "users.view", "ok"), ("user:1", "api_tokens.view", "ok")]

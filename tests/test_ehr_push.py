@@ -375,6 +375,7 @@ def test_without_an_ehr_endpoint_nothing_breaks(
     assert "Download PDF" in page
     response = client.post(f"/clinic/intakes/{public_id}/send-to-ehr")
     assert response.location.endswith("done=ehr_off")
+    assert ehr_audit(app, public_id) == [(f"user:{clinic}", "not_configured")]  # refused, recorded
     assert "Sending to the EHR is not set up" in client.get(response.location).get_data(
         as_text=True
     )

@@ -48,6 +48,8 @@ def _list_page(form: NewTokenForm | None = None, status: int = 200) -> ResponseR
             )
             for row in api_tokens.list_tokens(tx)
         ]
+        if request.method == "GET":  # a form shown again is recorded as that form's action
+            audit.record(tx, signed_in().actor, "api_tokens.view", address=request.remote_addr)
     done = request.args.get("done")
     page = render_template(
         "clinician/admin_tokens.html",

@@ -48,6 +48,9 @@ def _list_page(
     done = request.args.get("done") if request.method == "GET" else None
     with db.transaction() as tx:
         listed = accounts.list_accounts(tx)
+        if request.method == "GET":  # a form shown again is recorded as that form's action
+            # Every account's e-mail and sign-in history is on the page: a view like any other.
+            audit.record(tx, signed_in().actor, "users.view", address=request.remote_addr)
     page = render_template(
         "clinician/admin_users.html",
         accounts_list=listed,

@@ -129,6 +129,11 @@ def send_to_ehr(public_id: str) -> ResponseReturnValue:
         done = "ehr_sent"
     except push.NotConfiguredError:
         done = "ehr_off"
+        with db.transaction() as tx:  # refused, and recorded as every send is
+            audit.record(
+                tx, clinician.actor, "ehr.send", found.public_id, request.remote_addr,
+                "not_configured",
+            )  # fmt: skip
     except push.AlreadySendingError:
         done = "ehr_busy"
     except NotSubmittedError:
