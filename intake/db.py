@@ -6,12 +6,14 @@ requests failed with "database is locked"; taking the write lock at BEGIN remove
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -23,6 +25,24 @@ class Base(DeclarativeBase):
     """Declarative base for every table of the service."""
 
 
+def _keep_private(url: str) -> None:
+    """Make a SQLite database file readable by its owner alone (0600), created so or narrowed.
+
+    The file is the patients' answers; the folder around it being 0700 is one mistake (a copy,
+    a move, a backup script) away from nothing. SQLite gives its -wal and -shm files the main
+    file's mode.
+    """
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path)
+    if not file.exists():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+    elif file.stat().st_mode & 0o077:
+        file.chmod(0o600)
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the per-backend settings the service relies on.
 
@@ -31,6 +51,7 @@ def make_engine(url: str) -> Engine:
     the log.
     """
     if url.startswith("sqlite"):
+        _keep_private(url)
         engine = create_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

@@ -669,3 +669,21 @@ def test_production_forces_debug_off_whatever_flask_debug_says(
         {"INTAKE_ENV": "development", "DATABASE_URL": f"sqlite:///{tmp_path / 'd.sqlite3'}"}
     )
     assert development.debug is True  # the same environment outside production keeps it
+
+
+@pytest.mark.own_database
+def test_the_sqlite_database_is_readable_by_its_owner_alone(tmp_path: Path) -> None:
+    """Made 0600 when new, and narrowed when an earlier version left it 0644; its WAL too."""
+    from intake.db import make_engine
+
+    fresh = tmp_path / "new" / "intake.sqlite3"
+    old = tmp_path / "old.sqlite3"
+    old.touch(mode=0o644)
+    old.chmod(0o644)
+    for path in (fresh, old):
+        engine = make_engine(f"sqlite:///{path}")
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x)")
+        for file in (path, path.with_name(path.name + "-wal")):
+            assert file.stat().st_mode & 0o777 == 0o600, (file, oct(file.stat().st_mode))
+        engine.dispose()

@@ -29,3 +29,18 @@ def test_the_app_starts_without_migration_ehr_network_or_pdf_libraries(tmp_path:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_scripts_serve_refuses_a_production_service_as_root(tmp_path: Path) -> None:
+    """Checked before anything is installed or started; ``id`` is made to answer as root."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "id").write_text("#!/bin/sh\necho 0\n")
+    (fake / "id").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "INTAKE_ENV": "production"}
+    done = subprocess.run(
+        ["bash", "scripts/serve"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "refusing to run a production service as root" in done.stdout
