@@ -491,3 +491,23 @@ def test_create_user_checks_email_and_role(app: Flask, settings: accounts.Settin
         for email, role in bad:
             with pytest.raises(accounts.AccountError):
                 accounts.create_user(db.session(), email, role, GOOD, settings)
+
+
+def test_a_signed_in_browser_still_gets_the_form_and_is_told_whose_account(
+    app: Flask, client: FlaskClient
+) -> None:
+    """A session cookie someone else planted must not open their worklist unnoticed: the sign-in
+    page names the account, and signing in as yourself ends theirs in this browser."""
+    make_user(app)
+    make_user(app, email="someone.else@example.org")
+    assert login(client, email="someone.else@example.org").status_code == 303
+    planted = token_of(client)
+    page = client.get("/clinic/login")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'name="password"' in html
+    assert "This browser is signed in as someone.else@example.org." in html
+    assert login(client).status_code == 303
+    assert token_of(client) != planted
+    again = client.get("/clinic/login").get_data(as_text=True)
+    assert f"This browser is signed in as {EMAIL}." in again
+    assert len([s for s in sessions(app) if s.revoked_at is None]) == 1  # the planted one ended

@@ -30,23 +30,34 @@ def _minutes(wait: timedelta) -> int:
     return max(1, math.ceil(wait.total_seconds() / 60))
 
 
-def _login_page(form: LoginForm, error: str | None, status: int) -> ResponseReturnValue:
+def _login_page(
+    form: LoginForm, error: str | None, status: int, signed_in_as: str | None = None
+) -> ResponseReturnValue:
     # Only names the template knows are shown: the query string cannot inject text.
     notice = "ended" if request.args.get("ended") else request.args.get("done")
     page = render_template(
-        "clinician/login.html", form=form, error=error, notice=notice, **resume.login_context()
+        "clinician/login.html",
+        form=form,
+        error=error,
+        notice=notice,
+        signed_in_as=signed_in_as,
+        **resume.login_context(),
     )
     return page, status
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """Sign in. A new session and token every time, so a token planted earlier is worthless."""
+    """Sign in. A new session and token every time, so a token planted earlier is worthless.
+
+    A browser that is already signed in still gets the form, with whose account it is in: a
+    session cookie planted by someone else would otherwise open their worklist unnoticed, and
+    what this clinician then did would happen in that account.
+    """
     form = LoginForm()
     if not form.validate_on_submit():
-        if request.method == "GET" and _has_live_session():
-            return redirect(url_for("clinician.home"))
-        return _login_page(form, None, 422 if form.errors else 200)
+        live = _live_session_email() if request.method == "GET" else None
+        return _login_page(form, None, 422 if form.errors else 200, signed_in_as=live)
     address = request.remote_addr
     email = form.email.data or ""
     with db.transaction() as tx:
@@ -78,9 +89,11 @@ def login() -> ResponseReturnValue:
     return _login_page(form, _("Email or password is wrong."), 401)
 
 
-def _has_live_session() -> bool:
+def _live_session_email() -> str | None:
+    """The account this browser's live session belongs to, if it has one."""
     with db.transaction() as tx:
-        return accounts.current_session(tx, cookie_token(), settings()) is not None
+        live = accounts.current_session(tx, cookie_token(), settings())
+        return live.user.email if live is not None else None
 
 
 @bp.post("/logout")
