@@ -415,6 +415,8 @@ def test_a_form_sent_after_the_session_ended_keeps_its_fields(
     page = response.get_data(as_text=True)
     assert token_of(client) is not None
     assert '<form method="post" action="/clinic/account/two-factor">' in page
+    # It says which action the button sends, in the words of the button pressed before.
+    assert "Sending it does what you had pressed before: “Turn on two-factor sign-in”." in page
     assert ("code", "123 456") in hidden_inputs(page)
     assert ("note", "a &lt;b&gt;&#34;quoted&#34;&lt;/b&gt; &amp; kept") in hidden_inputs(page)
     # Sending it on reaches the page with what was typed.
@@ -514,3 +516,20 @@ def test_kept_fields_are_sent_on_with_a_valid_csrf_token(app: Flask) -> None:
     response = client.post("/clinic/account/two-factor", data=resent)
     assert response.status_code == 422  # reached the page: its own check, not a CSRF refusal
     assert "The code has 6 digits." in response.get_data(as_text=True)
+
+
+def test_every_clinic_form_the_resume_page_can_send_is_named(app: Flask) -> None:
+    """A new clinic form is added to ACTIONS, or the resume page could not say what it sends."""
+    from intake.clinician.resume import ACTIONS
+
+    posted = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "POST" in (rule.methods or ()) and rule.rule.startswith("/clinic/")
+        and not rule.rule.startswith("/clinic/api/")
+    }  # fmt: skip
+    sign_in_and_session = {
+        "clinician.login", "clinician.login_code", "clinician.logout", "clinician.keepalive",
+        "clinician.set_password",
+    }  # fmt: skip
+    assert posted - sign_in_and_session == set(ACTIONS)

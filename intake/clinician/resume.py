@@ -16,8 +16,19 @@ import re
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
-from flask import g, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from intake.clinician.forms import LoginForm
@@ -116,10 +127,48 @@ def new_csrf_token() -> None:
     g.pop("csrf_token", None)
 
 
+#: What a form posted to each clinic page does, in the words of its button: the resume page says
+#: which action "Send what I typed" will send.
+ACTIONS = {
+    "clinician.new_invitation": _l("Invite the patient"),
+    "clinician.reissue": _l("Issue a new link"),
+    "clinician.revoke": _l("Revoke the link"),
+    "clinician.reviewed": _l("Mark reviewed"),
+    "clinician.send_to_ehr": _l("Send to EHR"),
+    "clinician.home": _l("Search the worklist"),
+    "clinician.two_factor": _l("Turn on two-factor sign-in"),
+    "clinician.two_factor_off": _l("Turn off two-factor sign-in"),
+    "clinician.admin.create_account": _l("Create the account"),
+    "clinician.admin.change_role": _l("Change the account's role"),
+    "clinician.admin.disable_account": _l("Disable the account"),
+    "clinician.admin.enable_account": _l("Enable the account"),
+    "clinician.admin.password_link": _l("Make a new set-password link"),
+    "clinician.admin.reset_two_factor": _l("Reset two-factor sign-in"),
+    "clinician.admin.create_api_token": _l("Create the API token"),
+    "clinician.admin.revoke_api_token": _l("Revoke the API token"),
+}
+
+
+def action_of(path: str) -> str | None:
+    """What posting to ``path`` does, in its button's words, or None for a page not listed."""
+    adapter = current_app.url_map.bind("localhost")
+    try:
+        endpoint, _args = adapter.match(path, method="POST")
+    except HTTPException:
+        return None
+    action = ACTIONS.get(endpoint)
+    return str(action) if action is not None else None
+
+
 def after_sign_in(carry: list[tuple[str, str]], next_path: str | None) -> Response:
     """Where a new session goes first: the page offering to send what was typed, the page the
     person was on, or the clinic's home page."""
     if carry and next_path:
-        page = render_template("clinician/resume.html", carry=carry, next_path=next_path)
+        page = render_template(
+            "clinician/resume.html",
+            carry=carry,
+            next_path=next_path,
+            action=action_of(urlsplit(next_path).path),
+        )
         return make_response(page, 200)
     return redirect(next_path or url_for("clinician.home"), 303)
