@@ -17,6 +17,7 @@ from intake import db, migrate
 from intake.audit import log as audit
 from intake.auth import accounts, api_tokens, totp
 from intake.auth.passwords import PasswordRejected, check_password
+from intake.clock import utcnow
 from intake.ehr import push
 from intake.ehr.errors import EhrError
 from intake.ehr.keyspec import KEY_ALGS, KeyAlg
@@ -171,15 +172,75 @@ intake_cli.add_command(audit_cli)
 
 
 @audit_cli.command("verify")
-def verify_audit() -> None:
-    """Check the audit log's hash chain; exit 1 if a row was altered or removed."""
-    result = audit.verify_chain(db.session())
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="A file of lines from `intake audit checkpoint`: the log must still hold each.",
+)
+def verify_audit(checkpoints: tuple[Path, ...]) -> None:
+    """Check the audit log: its hash chain, each row's signature, and any checkpoints; exit 1
+    if something does not hold, and say exactly what was and was not proven."""
+    key = audit.configured_key()
+    with db.read_snapshot() as snapshot:  # a long read: no write lock meanwhile
+        result = audit.verify_chain(snapshot, key)
+        problems = [
+            (path.name, n, audit.check_checkpoint(snapshot, key, line) if key else "no AUDIT_KEY")
+            for path in checkpoints
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+            if line.strip()
+        ]
     if not result.ok:
         click.echo(f"Audit chain BROKEN at row {result.first_bad_id}: {result.reason}", err=True)
         raise SystemExit(1)
     click.echo(f"Audit chain OK: {result.rows_checked} rows")
-    # Kept outside the database, this lets a later check notice rows removed from the end.
+    if result.signatures_checked:
+        signed = result.rows_checked - result.unsigned_rows
+        click.echo(f"Signatures OK: {signed} rows signed with AUDIT_KEY")
+        if result.unsigned_rows:
+            click.echo(
+                f"  The oldest {result.unsigned_rows} rows were written before the service had "
+                "an audit key: only their hashes vouch for them."
+            )
+    else:
+        click.echo(
+            "Signatures NOT checked: AUDIT_KEY is not set here. The hashes alone prove nothing "
+            "against someone who can write to the database: they can be recomputed."
+        )
+    for name, n, problem in problems:
+        click.echo(f"Checkpoint {name}:{n} " + (f"BROKEN: {problem}" if problem else "OK"))
+    # Kept outside the database, these let a later check notice rows removed from the end.
     click.echo(f"Head hash: {result.head_hash}")
+    if not checkpoints:
+        click.echo(
+            "Not proven: that no newest rows were removed or rewritten. Keep checkpoints "
+            "(`intake audit checkpoint -o FILE`, for example daily) and pass them with --checkpoint."
+        )
+    if any(problem for _, _, problem in problems):
+        raise SystemExit(1)
+
+
+@audit_cli.command("checkpoint")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append the line to this file (keep it on another machine) instead of printing it.",
+)
+def checkpoint_audit(output: Path | None) -> None:
+    """Sign the log's row count and head hash now, for a later `audit verify --checkpoint`."""
+    key = audit.configured_key()
+    if key is None:
+        raise click.ClickException("AUDIT_KEY is not set: a checkpoint needs it to be signed.")
+    with db.read_snapshot() as snapshot:
+        line = audit.checkpoint(snapshot, key, utcnow())
+    if output is None:
+        click.echo(line)
+        return
+    with output.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+    click.echo(f"Checkpoint appended to {output}")
 
 
 def _password_link(token: str) -> str:

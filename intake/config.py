@@ -29,10 +29,10 @@ class ConfigError(RuntimeError):
     """The service cannot start safely with these settings."""
 
 
-def _secret_key_file(instance_path: Path) -> str | None:
-    """The key ``scripts/serve`` generated into ``instance/secret_key``, so CLI commands in another
-    terminal sign and verify with the same key as the server."""
-    path = instance_path / "secret_key"
+def _secret_key_file(instance_path: Path, name: str = "secret_key") -> str | None:
+    """A key ``scripts/serve`` generated into ``instance/`` (``secret_key``, ``audit_key``), so
+    CLI commands in another terminal sign and verify with the same key as the server."""
+    path = instance_path / name
     return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
 
 
@@ -63,18 +63,18 @@ def _unreachable_from_outside(config: dict[str, Any]) -> bool:
     return loopback or url.scheme != "https"
 
 
-def _check_production_key(key: str | None) -> None:
-    """Production signs sessions and encrypts two-factor secrets with SECRET_KEY: refuse one that
-    is missing or could be guessed."""
+def _check_production_key(key: str | None, name: str = "SECRET_KEY") -> None:
+    """Production signs sessions and encrypts two-factor secrets with SECRET_KEY, and signs the
+    audit log with AUDIT_KEY: refuse one that is missing or could be guessed."""
     if not key:
         raise ConfigError(
-            "SECRET_KEY is not set. In production the service refuses to start without one: "
-            "set SECRET_KEY to a long random value, or put one in instance/secret_key "
+            f"{name} is not set. In production the service refuses to start without one: "
+            f"set {name} to a long random value, or put one in instance/{name.lower()} "
             f"(scripts/serve generates it; or make one with {KEY_HINT})."
         )
     if len(key) < SECRET_KEY_MIN_LENGTH or len(set(key)) < SECRET_KEY_MIN_DISTINCT:
         raise ConfigError(
-            f"SECRET_KEY is too short or too plain for production: use at least "
+            f"{name} is too short or too plain for production: use at least "
             f"{SECRET_KEY_MIN_LENGTH} random characters, for example from {KEY_HINT}."
         )
 
@@ -87,6 +87,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     config: dict[str, Any] = {
         "INTAKE_ENV": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or _secret_key_file(instance_path),
+        # Signs every audit row (intake.audit.log): kept apart from SECRET_KEY, and never in the
+        # database, so that whoever can write to the database cannot add a row that verifies.
+        "AUDIT_KEY": os.environ.get("AUDIT_KEY") or _secret_key_file(instance_path, "audit_key"),
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{sqlite_path}"),
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -180,6 +183,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         )
     if config["INTAKE_ENV"] == "production":
         _check_production_key(config["SECRET_KEY"])
+        _check_production_key(config["AUDIT_KEY"], "AUDIT_KEY")
+        if config["AUDIT_KEY"] == config["SECRET_KEY"]:
+            raise ConfigError("AUDIT_KEY must differ from SECRET_KEY: each protects other things.")
         # Whatever FLASK_DEBUG says: debug mode shows tracebacks, with patient data, to anyone.
         config["DEBUG"] = False
     if config["PDF_PAGE_SIZE"] not in ("A4", "Letter"):

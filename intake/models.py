@@ -171,6 +171,9 @@ class AuditEvent(Base):
     target: Mapped[str | None] = mapped_column(String(40))
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    #: HMAC-SHA256 of ``row_hash`` with AUDIT_KEY; NULL only on rows from before the service
+    #: had a key.
+    row_mac: Mapped[str | None] = mapped_column(String(64))
 
 
 # The database itself refuses edits, so rewriting history needs a DBA dropping these triggers

@@ -106,11 +106,22 @@ def _database_url(tmp_path: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
+#: The audit key every test's environment has, as scripts/serve gives one to every run of the
+#: service (production refuses to start without it).
+AUDIT_KEY = "test-audit-key-0123456789abcdef-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _audit_key_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIT_KEY", AUDIT_KEY)
+
+
 def app_config(database_url: str) -> dict[str, Any]:
     return {
         "TESTING": True,
         "INTAKE_ENV": "testing",
         "SECRET_KEY": "test-secret",
+        "AUDIT_KEY": AUDIT_KEY,
         "DATABASE_URL": database_url,
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "localhost",

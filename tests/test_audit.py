@@ -61,7 +61,9 @@ def test_a_chain_of_events_verifies(app: Flask) -> None:
     assert [row.id for row in rows] == [1, 2, 3, 4, 5]
     assert rows[0].prev_hash == audit.GENESIS_HASH
     assert all(later.prev_hash == earlier.row_hash for earlier, later in pairwise(rows))
-    assert verify(app) == audit.VerifyResult(True, 5, head_hash=rows[-1].row_hash)
+    assert verify(app) == audit.VerifyResult(
+        True, 5, head_hash=rows[-1].row_hash, signatures_checked=True
+    )
 
     result = app.test_cli_runner().invoke(args=["intake", "audit", "verify"])
     assert result.exit_code == 0, result.output
@@ -70,7 +72,7 @@ def test_a_chain_of_events_verifies(app: Flask) -> None:
 
 
 def test_an_empty_log_verifies(app: Flask) -> None:
-    assert verify(app) == audit.VerifyResult(True, 0)
+    assert verify(app) == audit.VerifyResult(True, 0, signatures_checked=True)
 
 
 @pytest.mark.parametrize(
@@ -242,3 +244,89 @@ def test_migration_chains_existing_rows_like_the_service_does(app: Flask) -> Non
             db.session().close()
             with engine.begin() as conn:
                 conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+# --- signatures and checkpoints: what someone who can write to the database cannot fake ------------
+def _forge_next_row(app: Flask, row_mac: str | None) -> None:
+    """Append a row as a database writer without the audit key would: correct id, link and hash."""
+    with app.app_context():
+        last = db.session().scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        row: dict[str, Any] = {
+            "id": (last.id if last else 0) + 1,
+            "at": datetime(2026, 12, 1, 12, 0, tzinfo=UTC),
+            "actor": "user:1",
+            "action": "pdf.download",
+            "intake_public_id": "AAAA-BBBB-CCCC",
+            "address": "192.0.2.9",
+            "outcome": "ok",
+            "target": None,
+            "prev_hash": last.row_hash if last else audit.GENESIS_HASH,
+        }
+        row_hash = audit.compute_row_hash(row)
+    execute_insert(app, {**row, "row_hash": row_hash, "row_mac": row_mac})
+
+
+def execute_insert(app: Flask, values: dict[str, Any]) -> None:
+    with app.app_context(), db.engine().begin() as conn:
+        conn.execute(insert(AuditEvent.__table__).values(**values))
+
+
+@pytest.mark.parametrize("row_mac", [None, "0" * 64])
+def test_a_row_appended_without_the_audit_key_is_caught(app: Flask, row_mac: str | None) -> None:
+    """The hash chain alone accepted a correctly hashed row from anyone who could INSERT."""
+    record_events(app, 3)
+    _forge_next_row(app, row_mac)
+    result = verify(app)
+    assert (result.ok, result.first_bad_id) == (False, 4)
+    assert "without the audit key" in result.reason
+    cli = app.test_cli_runner().invoke(args=["intake", "audit", "verify"])
+    assert cli.exit_code == 1 and "BROKEN at row 4" in cli.output
+    # Without the key only the hashes can be checked, and the command says what that means.
+    app.config["AUDIT_KEY"] = None
+    unkeyed = app.test_cli_runner().invoke(args=["intake", "audit", "verify"])
+    assert unkeyed.exit_code == 0
+    assert "Signatures NOT checked" in unkeyed.output
+
+
+def test_rows_written_before_the_key_are_counted_apart(app: Flask) -> None:
+    key = app.config["AUDIT_KEY"]
+    app.config["AUDIT_KEY"] = None
+    record_events(app, 2)
+    app.config["AUDIT_KEY"] = key
+    record_events(app, 3)
+    result = verify(app)
+    assert result.ok and result.signatures_checked and result.unsigned_rows == 2
+    cli = app.test_cli_runner().invoke(args=["intake", "audit", "verify"]).output
+    assert "Signatures OK: 3 rows signed" in cli and "The oldest 2 rows" in cli
+
+
+def test_a_checkpoint_catches_removed_newest_rows_and_a_rewritten_suffix(
+    app: Flask, tmp_path: Path
+) -> None:
+    record_events(app, 4)
+    kept = tmp_path / "checkpoints"
+    made = app.test_cli_runner().invoke(args=["intake", "audit", "checkpoint", "-o", str(kept)])
+    assert made.exit_code == 0, made.output
+    record_events(app, 2)  # the log grows after a checkpoint: still fine
+    ok = app.test_cli_runner().invoke(args=["intake", "audit", "verify", "--checkpoint", str(kept)])
+    assert ok.exit_code == 0 and "Checkpoint checkpoints:1 OK" in ok.output
+
+    # Rows 4 to 6 deleted, then two rows re-appended with the key (a rewrite of the suffix).
+    tamper(app, "DELETE FROM audit_events WHERE id >= 4")
+    with app.app_context():
+        assert audit.check_checkpoint(
+            db.session(), app.config["AUDIT_KEY"].encode(), kept.read_text()
+        ).startswith("the log no longer has row 4")
+    record_events(app, 2)
+    cli = app.test_cli_runner().invoke(
+        args=["intake", "audit", "verify", "--checkpoint", str(kept)]
+    )
+    assert cli.exit_code == 1
+    assert "BROKEN: row 4 is not the row checkpointed" in cli.output
+
+    # A checkpoint line edited by hand, or signed with another key, proves nothing.
+    forged = kept.read_text().replace("rows=4", "rows=3")
+    with app.app_context():
+        assert "not a checkpoint signed" in audit.check_checkpoint(
+            db.session(), app.config["AUDIT_KEY"].encode(), forged
+        )

@@ -687,3 +687,23 @@ def test_the_sqlite_database_is_readable_by_its_owner_alone(tmp_path: Path) -> N
         for file in (path, path.with_name(path.name + "-wal")):
             assert file.stat().st_mode & 0o777 == 0o600, (file, oct(file.stat().st_mode))
         engine.dispose()
+
+
+def test_production_refuses_to_start_without_an_audit_key_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key that signs the audit log is required, and must not be the session key."""
+    from intake.config import load_config
+
+    monkeypatch.delenv("INTAKE_ENV", raising=False)
+    key = secrets.token_hex(32)
+    monkeypatch.setenv("SECRET_KEY", key)
+    monkeypatch.delenv("AUDIT_KEY")
+    monkeypatch.setattr("intake.config._secret_key_file", lambda _path, _name="": None)
+    with pytest.raises(ConfigError, match="AUDIT_KEY is not set"):
+        load_config(tmp_path)
+    monkeypatch.setenv("AUDIT_KEY", key)
+    with pytest.raises(ConfigError, match="AUDIT_KEY must differ from SECRET_KEY"):
+        load_config(tmp_path)
+    monkeypatch.setenv("AUDIT_KEY", secrets.token_hex(32))
+    assert load_config(tmp_path)["AUDIT_KEY"] != key
