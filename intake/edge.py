@@ -6,10 +6,11 @@ sign-in e-mail, a worklist search or an audit filter reached production as a 500
 check here covers every query string, path, form value and read header, so a new route or field
 is covered without anyone remembering to.
 
-The patient's step form is the one exception: its own validators refuse a NUL field by field
-(``forms.types.base.reject_nul``), so the patient keeps everything else on the page. The edge
-leaves NUL in that form's body to them (it still refuses lone surrogates there, which they do not
-check) and still checks the step's path, query string and headers.
+Two forms are the exception, ``FIELDS_CHECK_NUL``: their own validators refuse a NUL field by
+field (the patient's step, ``forms.types.base.reject_nul``; the clinic's invitation, its
+``_printable``), so the person keeps everything else on the page with the message by the field.
+The edge leaves NUL in those bodies to them (it still refuses lone surrogates there, which they
+do not check) and still checks their path, query string and headers.
 
 The client's address is made safe here too: with PROXY_HOPS it comes from ``X-Forwarded-For``,
 which could hold anything, and it is stored in ``address`` columns of ``ADDRESS_LENGTH``.
@@ -27,7 +28,7 @@ from flask import Flask, render_template, request
 from werkzeug.exceptions import BadRequest
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,9 @@ SURROGATES = re.compile("[\ud800-\udfff]")
 #: Cookies are not: the service only hashes or verifies their values, never stores them, and a
 #: refused cookie would shut a browser out until the person found how to clear it.
 HEADERS_READ = ("Authorization", "Host", "Origin", "Referer", "X-Forwarded-Proto")
-#: Endpoints whose posted form checks NUL itself, per field (see the module docstring).
-FIELDS_CHECK_NUL = frozenset({"patient.step"})
+#: Endpoints whose posted form checks NUL itself, per field, in every field it reads (see the
+#: module docstring); a new one belongs here only with a test that shows it does.
+FIELDS_CHECK_NUL = frozenset({"patient.step", "clinician.new_invitation"})
 #: The length of every ``address`` column (intake.models).
 ADDRESS_LENGTH = 64
 
@@ -78,9 +80,11 @@ def refuse_unstorable() -> None:
 
 
 def client_address(value: str | None) -> str | None:
-    """``value`` as a canonical IP address that fits the ``address`` columns, else None."""
+    """``value`` if it is an IP address that fits the ``address`` columns, else None. Kept as
+    written (the proxy writes each address one way), so stored rows and limits stay comparable."""
+    address = (value or "").strip()
     try:
-        address = str(ipaddress.ip_address((value or "").strip()))
+        ipaddress.ip_address(address)
     except ValueError:
         return None
     return address if len(address) <= ADDRESS_LENGTH else None
