@@ -16,7 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from intake import cli, db, errors, health, logs, security
+    from intake import cli, db, edge, errors, health, logs, security
     from intake.api import bp as api_bp
     from intake.api import fhir_public
     from intake.clinician import bp as clinician_bp
@@ -29,6 +29,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config(Path(app.instance_path), test_config))
     app.jinja_env.trim_blocks = True  # smaller pages on slow phone connections
     app.jinja_env.lstrip_blocks = True
+    # Every client address checked (and bounded) before any view reads it, proxied or not.
+    app.wsgi_app = edge.ClientAddress(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["PROXY_HOPS"]:
         # The client's address (sign-in limits, audit) from X-Forwarded-For, and the scheme from
         # X-Forwarded-Proto, as the proxy set them. Without the scheme, a request that reached the
@@ -38,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     logs.init_app(app)
     db.init_app(app)
+    edge.init_app(app)  # before security's CSRF: unstorable text is refused first, alike everywhere
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(patient_bp)

@@ -33,12 +33,13 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from intake import db
-from intake.api import bp
+from intake.api import bp, fhir_public
 from intake.audit import log as audit
 from intake.auth.accounts import current_session
 from intake.auth.api_tokens import check_token
 from intake.clinician.access import cookie_token, settings
 from intake.clock import utcnow
+from intake.edge import UnstorableInput
 from intake.models import AuditEvent
 
 REFUSED = "api.token_refused"
@@ -63,7 +64,9 @@ def caller() -> Caller:
 
 def problem(status: int, text: str) -> Response:
     """A FHIR OperationOutcome: what FHIR clients expect to read an error from."""
-    code = {401: "login", 403: "forbidden", 404: "not-found"}.get(status, "processing")
+    code = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found"}.get(
+        status, "processing"
+    )
     body = {
         "resourceType": "OperationOutcome",
         "issue": [{"severity": "error", "code": code, "diagnostics": text}],
@@ -74,6 +77,17 @@ def problem(status: int, text: str) -> Response:
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="intake"'
     return response
+
+
+def unstorable_input(_error: UnstorableInput) -> Response:
+    """A NUL in a path or query (intake.edge), answered as FHIR clients read errors."""
+    return problem(
+        400, "The request contains a character that cannot be stored (NUL). Nothing was changed."
+    )
+
+
+for _blueprint in (bp, fhir_public):
+    _blueprint.register_error_handler(UnstorableInput, unstorable_input)
 
 
 def _recent_refusals(tx: Session, *where: ColumnElement[bool]) -> int:

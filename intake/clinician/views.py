@@ -24,6 +24,7 @@ from intake.clinician.access import (
     signed_in,
 )
 from intake.clinician.forms import LoginForm, SetPasswordForm
+from intake.edge import UnstorableInput
 
 
 def _minutes(wait: timedelta) -> int:
@@ -133,6 +134,14 @@ def set_password() -> ResponseReturnValue:
         return redirect(url_for("clinician.login", done="password_set"), 303)
     status = 422 if form.errors else 200
     return render_template("clinician/set_password.html", form=form, email=user.email), status
+
+
+@bp.errorhandler(UnstorableInput)
+def unstorable_input(_error: UnstorableInput) -> ResponseReturnValue:
+    """A NUL in what was sent (intake.edge): say nothing was saved, in the clinic's layout."""
+    if resume.wants_json():
+        return {"error": "unstorable_input"}, 400
+    return render_template("clinician/bad_input.html"), 400
 
 
 @bp.errorhandler(CSRFError)

@@ -1,0 +1,135 @@
+"""The edge: text no database column can hold is refused before any view sees it.
+
+PostgreSQL's text types cannot store NUL (psycopg raises ``DataError``: a 500), and a lone
+surrogate cannot even be encoded as UTF-8; SQLite stores both silently, which is how a NUL in a
+sign-in e-mail, a worklist search or an audit filter reached production as a 500 (PITFALLS). One
+check here covers every query string, path, form value and read header, so a new route or field
+is covered without anyone remembering to.
+
+Two forms are the exception, ``FIELDS_CHECK_NUL``: their own validators refuse a NUL field by
+field (the patient's step, ``forms.types.base.reject_nul``; the clinic's invitation, its
+``_printable``), so the person keeps everything else on the page with the message by the field.
+The edge leaves NUL in those bodies to them (it still refuses lone surrogates there, which they
+do not check) and still checks their path, query string and headers.
+
+The client's address is made safe here too: with PROXY_HOPS it comes from ``X-Forwarded-For``,
+which could hold anything, and it is stored in ``address`` columns of ``ADDRESS_LENGTH``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import BadRequest
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+
+#: NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+SURROGATES = re.compile("[\ud800-\udfff]")
+#: The request headers the service reads itself (the client address is checked apart, below).
+#: Cookies are not: the service only hashes or verifies their values, never stores them, and a
+#: refused cookie would shut a browser out until the person found how to clear it.
+HEADERS_READ = ("Authorization", "Host", "Origin", "Referer", "X-Forwarded-Proto")
+#: Endpoints whose posted form checks NUL itself, per field, in every field it reads (see the
+#: module docstring); a new one belongs here only with a test that shows it does.
+FIELDS_CHECK_NUL = frozenset({"patient.step", "clinician.new_invitation"})
+#: The length of every ``address`` column (intake.models).
+ADDRESS_LENGTH = 64
+
+
+class UnstorableInput(BadRequest):
+    """A request carrying text that cannot be stored; each blueprint shows it in its own style."""
+
+    description = "The request contains a character that cannot be stored (NUL)."
+
+
+def _any_match(pattern: re.Pattern[str], values: Iterable[str]) -> bool:
+    return any(pattern.search(value) for value in values)
+
+
+def unstorable_part() -> str | None:
+    """Which part of the current request holds unstorable text (for the log), or None."""
+    if UNSTORABLE.search(request.path):
+        return "path"
+    if _any_match(UNSTORABLE, (t for kv in request.args.items(multi=True) for t in kv)):
+        return "query string"
+    form_pattern = SURROGATES if request.endpoint in FIELDS_CHECK_NUL else UNSTORABLE
+    if _any_match(form_pattern, (t for kv in request.form.items(multi=True) for t in kv)):
+        return "form"
+    for name in HEADERS_READ:
+        if UNSTORABLE.search(request.headers.get(name, "")):
+            return f"header {name}"
+    return None
+
+
+def refuse_unstorable() -> None:
+    """before_request: a 400 for unstorable text, before any view or guard reads it."""
+    part = unstorable_part()
+    if part is not None:
+        log.info("refused a request with unstorable text in its %s", part)
+        raise UnstorableInput()
+
+
+def client_address(value: str | None) -> str | None:
+    """``value`` if it is an IP address that fits the ``address`` columns, else None. Kept as
+    written (the proxy writes each address one way), so stored rows and limits stay comparable."""
+    address = (value or "").strip()
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return address if len(address) <= ADDRESS_LENGTH else None
+
+
+class ClientAddress:
+    """WSGI middleware (inside ProxyFix): REMOTE_ADDR always a valid, bounded IP address or absent.
+
+    An ``X-Forwarded-For`` entry that is no IP address, or is too long (an IPv6 zone can be any
+    length), falls back to the peer that connected, the proxy: the sign-in limits per address
+    still count it (with no address they would not apply at all), and the audit stays true.
+    """
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
+        given = environ.get("REMOTE_ADDR")
+        address = client_address(given)
+        if address is None:
+            peer = environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR")
+            address = client_address(peer)
+            if given != peer:
+                log.warning("X-Forwarded-For held no valid client address: the proxy's is used")
+        if address is None:
+            environ.pop("REMOTE_ADDR", None)
+        else:
+            environ["REMOTE_ADDR"] = address
+        return self.app(environ, start_response)
+
+
+def without_unstorable(value: Any) -> Any:
+    """Jinja's finalize: no page shows a refused character back (a step page shown again keeps
+    what was typed, minus the NUL its validator refused; the browser would post it again)."""
+    if isinstance(value, str):
+        for character in set(UNSTORABLE.findall(value)):
+            value = value.replace(character, "")  # Markup's replace keeps it Markup
+    return value
+
+
+def init_app(app: Flask) -> None:
+    """Register the check first (before CSRF's), and the page for views outside any blueprint."""
+    app.before_request(refuse_unstorable)
+    app.jinja_env.finalize = without_unstorable
+
+    @app.errorhandler(UnstorableInput)
+    def _unstorable(_error: UnstorableInput) -> Any:
+        return render_template("patient/bad_input.html"), 400
