@@ -109,6 +109,10 @@ def test_a_200_character_one_word_name_wraps_and_prints_whole(app: Flask, tmp_pa
     mrn = "M" + "0123456789" * 6
     header = replace(HEADER, patient_name=name, mrn=mrn)
     text = pdf_text(_render(app, {}, header), tmp_path)
+    # Only the identifiers wrap: the date of birth and the intake id beside them stay whole.
+    first = squash(text.split("\f")[0])
+    assert first.count("1984-03-09") == 2
+    assert first.count("INT-TEST-0001") == 2
     pages = [re.sub(r"\s+", "", page) for page in text.split("\f") if page.strip()]
     assert len(pages) >= 2
     # Page 1: the identity line and the Patient row; every later page: the running header.
