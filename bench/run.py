@@ -173,6 +173,59 @@ def demo_answers_attachment(header: Any) -> Any:
     )
 
 
+#: Emoji a patient can type: one Symbola prints (outlines), one only Noto Color Emoji has.
+WORST_EMOJI = {
+    "worst legal input, emoji": "\U0001f600",
+    "worst legal input, newer emoji": "\U0001f970",
+}
+
+
+def worst_legal_answers(catalog: Any, char: str) -> dict[str, Any]:
+    """The demo's answers with every free-text box the patient is shown filled to its
+    max_length with ``char`` and every list at max_rows, each row's text fields full too: the
+    dearest summary the form accepts (issue 16: emoji once made it 50 times the demo's cost)."""
+    from intake.intakes.demo import demo_answers
+
+    answers = demo_answers(catalog)
+    for item in catalog.items():
+        if item.id not in answers:
+            continue
+        if item.kind.name == "text":
+            answers[item.id] = char * (item.max_length or 0)
+        elif item.kind.name == "list":
+            row = dict(answers[item.id][0])
+            for f in item.fields:
+                if f.kind.name == "text":
+                    row[f.id] = char * (f.max_length or 0)
+            answers[item.id] = [dict(row) for _ in range(item.max_rows)]
+    return answers
+
+
+def bench_worst_input(app: Any, demo_median: float, renders: int) -> None:
+    """Render time of the worst legal input, as a ratio to the demo's measured in the same run."""
+    from forms.loader import get_catalog
+    from forms.logic import Visibility
+    from intake.intakes.demo import demo_detail_sections
+    from intake.pdf.document import render_summary_pdf
+    from intake.pdf.summary import build_summary
+
+    catalog = get_catalog()
+    visibility = Visibility(
+        detail_sections=frozenset(demo_detail_sections(catalog)),
+        clinic_opt_ins=frozenset(i.id for i in catalog.items() if i.clinic_opt_in),
+    )
+    with app.app_context():
+        _, header = demo_summary_and_header()
+        for name, char in WORST_EMOJI.items():
+            summary = build_summary(catalog, worst_legal_answers(catalog, char), visibility)
+            times = [
+                timed(lambda s=summary: render_summary_pdf(s, header))[0] for _ in range(renders)
+            ]
+            median = statistics.median(times)
+            ratio = median / demo_median
+            emit(name, f"{ms(median)} ({ratio:.1f}x the demo)", "<= 5x the demo", ratio <= 5)
+
+
 # --- 1. PDF rendering ----------------------------------------------------------------------------
 @dataclass
 class RenderResult:
@@ -265,6 +318,7 @@ def bench_pdf(app: Any, renders: int) -> RenderResult:
         "same HTML, no answers embedded",
         f"{ms(same_html_median)} ({len(same_html_pdf) / KB:.1f} KB)",
     )
+    bench_worst_input(app, same_html_median, 1 if renders < 10 else 3)  # smoke runs: one each
     return RenderResult(median, len(last), html, same_html_median, len(same_html_pdf))
 
 

@@ -20,6 +20,8 @@ FIGURES = (
     "pages",
     "size",
     "renderer RSS after 3 renders",
+    "worst legal input, emoji",
+    "worst legal input, newer emoji",
     "web process RSS",
     "bulk insert of 5,000 intakes",
     "worklist first page (from today)",

@@ -519,6 +519,24 @@ def test_the_intake_page_shows_the_summary_the_pdf_prints(
 
 
 @pytest.mark.usefixtures("shared_pdf")
+def test_the_intake_page_isolates_names_mrn_and_patient_text(
+    app: Flask, client: FlaskClient, clinic: int
+) -> None:
+    """An unclosed U+202E in a name or an answer reorders what follows it on the page; <bdi>
+    around names and the MRN, and unicode-bidi: isolate on patient text, keep it inside."""
+    public_id = make_intake(app, "Demo-Example\u202e", "Alex\u202e", mrn="DEMO-1\u202e")
+    answers = {**demo_answers(get_catalog()), "closing.visit_goals": "see \u202egnp.exe"}
+    submit_demo(app, public_id, answers)
+    html = client.get(f"/clinic/intakes/{public_id}").get_data(as_text=True)
+    assert '<bdi class="family">Demo-Example\u202e</bdi>, <bdi>Alex\u202e</bdi>' in html
+    assert "<bdi>DEMO-1\u202e</bdi>" in html
+    assert '<p class="patient-text">“see \u202egnp.exe”</p>' in html
+    assert app.static_folder is not None
+    css = (Path(app.static_folder) / "app.css").read_text(encoding="utf-8")
+    assert re.search(r"\.patient-text\{[^}]*unicode-bidi:isolate", css)
+
+
+@pytest.mark.usefixtures("shared_pdf")
 def test_the_intake_page_names_every_state_as_the_pdf_does(
     app: Flask, client: FlaskClient, clinic: int
 ) -> None:

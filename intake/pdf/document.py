@@ -87,19 +87,37 @@ def column_widths(table: Table) -> list[float]:
     return [round(100 * weight / total, 1) for weight in weights]
 
 
+#: Unicode's bidirectional controls: embeddings, overrides, isolates and the three marks.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown_bidi_controls(text: str) -> str:
+    """``text`` with each bidirectional control written out as "[U+202E]".
+
+    Laid out, an unclosed U+202E at the end of a family name reversed the whole running header
+    (date of birth, MRN and intake id), and "gnp.exe" after one printed as "exe.png". The header
+    is copied as plain text (string-set), so markup cannot isolate it: the PDF shows the
+    controls instead of obeying them. The template has none of its own.
+    """
+    return BIDI_CONTROLS.sub(lambda control: f"[U+{ord(control[0]):04X}]", text)
+
+
 def summary_html(summary: Summary, header: PdfHeader, page_size: str = "A4") -> str:
-    """The summary as one self-contained HTML document (needs an app context)."""
+    """The summary as one self-contained HTML document (needs an app context); the
+    bidirectional controls a patient typed anywhere in it are shown, not obeyed."""
     if page_size not in PAGE_SIZES:
         raise ValueError(f"page_size must be one of {PAGE_SIZES}")
-    return render_template(
-        "pdf/summary.html",
-        summary=summary,
-        header=header,
-        page_class=page_size.lower(),
-        submitted=submitted_text(header.submitted_at, header.timezone),
-        created=header.submitted_at.isoformat(timespec="seconds"),
-        renderer=RENDERER_VERSION,
-        column_widths=column_widths,
+    return shown_bidi_controls(
+        render_template(
+            "pdf/summary.html",
+            summary=summary,
+            header=header,
+            page_class=page_size.lower(),
+            submitted=submitted_text(header.submitted_at, header.timezone),
+            created=header.submitted_at.isoformat(timespec="seconds"),
+            renderer=RENDERER_VERSION,
+            column_widths=column_widths,
+        )
     )
 
 

@@ -39,6 +39,8 @@ from typing import IO, Any
 
 import pydyf
 import weasyprint
+import weasyprint.draw.text
+from weasyprint.images import RasterImage
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -55,8 +57,53 @@ UA_STYLESHEET_PATH = TEMPLATES / "pdf" / "ua.css"
 #: and WeasyPrint 70 leaves the running header and footer as neither. Tags are still written.
 PDF_VARIANT = "pdf/a-3b"
 
+#: The renderer's fontconfig: the system's, emoji from a monochrome outline font (see there).
+FONTCONFIG_FILE = TEMPLATES / "pdf" / "fonts.conf"
+
+
+def _font_configuration() -> FontConfiguration:
+    """WeasyPrint's font configuration, read from ``FONTCONFIG_FILE``.
+
+    fontconfig reads its file when the configuration is made, never after: the variable is set
+    for that moment only, so nothing else this process starts (a test's Chromium) inherits it.
+    """
+    saved = os.environ.get("FONTCONFIG_FILE")
+    os.environ["FONTCONFIG_FILE"] = str(FONTCONFIG_FILE)
+    try:
+        return FontConfiguration()
+    finally:
+        if saved is None:
+            del os.environ["FONTCONFIG_FILE"]
+        else:
+            os.environ["FONTCONFIG_FILE"] = saved
+
+
 #: One font configuration per process: a new one per render leaks about 0.23 MB each time.
-FONT_CONFIG = FontConfiguration()
+FONT_CONFIG = _font_configuration()
+
+#: Colour emoji glyph images already made, by glyph and PNG data (bounded: one per glyph drawn).
+_GLYPH_IMAGES: dict[tuple[str, bytes], RasterImage] = {}
+_GLYPH_IMAGES_MAX = 4096
+
+
+def _glyph_image(pillow_image: Any, image_id: str, image_data: bytes) -> RasterImage:
+    """One image per colour emoji glyph, not one per occurrence.
+
+    WeasyPrint 70 decodes and re-encodes a bitmap emoji's PNG for every time it is drawn
+    (about 2 ms each, so 5,000 of one emoji took 11 s); the image is the same every time, and
+    the PDF already stores it once. Only emoji the outline fonts lack get here (``fonts.conf``).
+    """
+    key = (image_id, image_data)
+    image = _GLYPH_IMAGES.get(key)
+    if image is None:
+        image = RasterImage(pillow_image, image_id, image_data)
+        if len(_GLYPH_IMAGES) < _GLYPH_IMAGES_MAX:
+            _GLYPH_IMAGES[key] = image
+    return image
+
+
+# The one place WeasyPrint makes a colour glyph's image; a test fails if an upgrade moves it.
+weasyprint.draw.text.RasterImage = _glyph_image
 #: WeasyPrint's font configuration is not documented as thread-safe. The renderer process takes
 #: one job at a time anyway; tests also render in their own process, from several threads.
 _RENDER_LOCK = threading.Lock()
