@@ -125,10 +125,19 @@ def without_unstorable(value: Any) -> Any:
     return value
 
 
+def isolated(value: Any) -> str:
+    """A name or other typed text set apart from the words around it (Unicode's first-strong
+    isolate): a right-to-left name, or an unclosed U+202E in one, cannot reorder the sentence,
+    title or table cell it sits in. Plain text, so it works inside translated sentences and the
+    page title, where a ``<bdi>`` cannot go."""
+    return f"\u2068{value}\u2069"
+
+
 def init_app(app: Flask) -> None:
     """Register the check first (before CSRF's), and the page for views outside any blueprint."""
     app.before_request(refuse_unstorable)
     app.jinja_env.finalize = without_unstorable
+    app.add_template_filter(isolated, "isolated")
 
     @app.errorhandler(UnstorableInput)
     def _unstorable(_error: UnstorableInput) -> Any:

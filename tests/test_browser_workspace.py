@@ -55,7 +55,8 @@ def test_invite_answer_submit_and_download_the_pdf(
         clinic.fill("#appointment_time", "09:15")
         with clinic.expect_navigation():
             clinic.click("form.narrow button[type=submit]")
-        assert "Invitation created for Maria José García López" in clinic.inner_text("h1")
+        heading = clinic.inner_text("h1")  # the name set apart by Unicode isolates, invisibly
+        assert "Invitation created for \u2068Maria José García López\u2069" in heading
         box = clinic.locator(".qr-code svg").bounding_box()
         assert box is not None and box["width"] > 150  # drawn, and sized by the stylesheet
         link = clinic.input_value("#patient-link")

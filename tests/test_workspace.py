@@ -894,3 +894,16 @@ def test_the_search_text_never_reaches_a_url(
     ignored = client.get("/clinic/?q=Nowak&from=").get_data(as_text=True)
     assert 'name="q" type="search" value=""' in ignored
     assert other in ids_on(ignored) or "Page 1 of 2" in ignored
+
+
+def test_names_are_isolated_in_the_worklist_titles_and_sentences(
+    app: Flask, client: FlaskClient, clinic: int
+) -> None:
+    """An unclosed U+202E typed in a name must not mirror the words around it on any page."""
+    public_id = make_intake(app, "Evil\u202e", "Ann\u202e", mrn="M\u202e1")
+    row = client.get("/clinic/?from=").get_data(as_text=True)
+    assert '<bdi class="family">Evil\u202e</bdi>, <bdi>Ann\u202e</bdi>' in row
+    assert "<bdi>M\u202e1</bdi>" in row
+    page = client.get(f"/clinic/intakes/{public_id}").get_data(as_text=True)
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert title is not None and "\u2068Ann\u202e Evil\u202e\u2069" in title.group(1)
