@@ -52,3 +52,39 @@ class _DropQueryStrings(logging.Filter):
 def on_starting(server: Any) -> None:
     # Added in the master before workers fork, so every worker's error logger has it too.
     logging.getLogger("gunicorn.error").addFilter(_DropQueryStrings())
+
+
+#: What gunicorn answers itself to a request it cannot parse (400) or whose line is too long (414),
+#: before the app sees it: the service's words and headers, not a bare page quoting the request.
+_REFUSED_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>This request could not be read</title></head>
+<body><h1>This request could not be read</h1>
+<p>Nothing was saved from it. Please go back and try again, or open the service's address anew.</p>
+<p><a href="/">Open the start page</a></p></body></html>
+"""
+
+
+def _write_error(sock: Any, status_int: int, reason: str, _mesg: str) -> None:
+    """gunicorn's ``util.write_error``, with the security headers every response of the service
+    carries and without echoing the request (it may hold a link token)."""
+    from gunicorn.util import write_nonblock
+
+    from intake.security import security_headers
+
+    body = _REFUSED_PAGE.encode("utf-8")
+    headers = [
+        ("Connection", "close"),
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        ("Cache-Control", "no-store"),
+        *security_headers(hsts=False),
+    ]
+    head = f"HTTP/1.1 {status_int} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+    write_nonblock(sock, head.encode("latin-1") + b"\r\n" + body)
+
+
+def post_worker_init(worker: Any) -> None:
+    # gunicorn looks util.write_error up at each call: each worker answers with the page above.
+    from gunicorn import util
+
+    util.write_error = _write_error
