@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
 
+from intake.db import READ_ONLY
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -47,7 +49,10 @@ def schema_problem(engine: Engine) -> str | None:
     without Alembic's version table but with the tables (made by ``create_all``, as in tests) is
     taken as current.
     """
+    # A deferred BEGIN on SQLite (``db.READ_ONLY``): /healthz asks every few seconds, and must not
+    # queue behind a writer for the write lock, nor answer "unreachable" after its timeout.
     with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
         tables = set(inspect(connection).get_table_names())
         if "alembic_version" not in tables:
             return None if "intakes" in tables else "the database has no schema yet"

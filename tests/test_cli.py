@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import inspect, select, text
 
 from intake import db, migrate
@@ -191,3 +192,15 @@ def test_migration_0008_leaves_existing_api_tokens_without_an_expiry(tmp_path: P
             assert conn.execute(text("SELECT expires_at FROM api_tokens")).all() == [(None,)]
         migrate.upgrade(db.engine(), "0008")  # at head already: nothing to do
         assert migrate.schema_problem(db.engine()) is None
+
+
+def test_healthz_answers_while_another_connection_holds_the_write_lock(
+    app: Flask, client: FlaskClient
+) -> None:
+    """On SQLite every write transaction takes the lock at BEGIN; the readiness check must not wait
+    for it (it waited 5 s, then answered 503 "unreachable" while a long save or render ran)."""
+    with app.app_context(), db.engine().connect() as writer:
+        writer.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE on SQLite: holds the write lock
+        response = client.get("/healthz")
+        writer.rollback()
+    assert response.status_code == 200, response.get_data(as_text=True)
