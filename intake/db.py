@@ -6,7 +6,6 @@ requests failed with "database is locked"; taking the write lock at BEGIN remove
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,21 +24,21 @@ class Base(DeclarativeBase):
     """Declarative base for every table of the service."""
 
 
-def _keep_private(url: str) -> None:
-    """Make a SQLite database file readable by its owner alone (0600), created so or narrowed.
+def _database_file(url: str) -> Path | None:
+    """The file a SQLite URL names, or None for an in-memory or URI database."""
+    path = make_url(url).database
+    return Path(path) if path and path != ":memory:" and not path.startswith("file:") else None
+
+
+def _keep_private(file: Path | None) -> None:
+    """Make a SQLite database file readable by its owner alone (0600), on each connection.
 
     The file is the patients' answers; the folder around it being 0700 is one mistake (a copy,
-    a move, a backup script) away from nothing. SQLite gives its -wal and -shm files the main
-    file's mode.
+    a move, a backup script) away from nothing. Called as a connection opens, before the WAL
+    pragma: SQLite has just created the file if it was new, and gives its -wal and -shm files
+    the main file's mode. A database never opened leaves no file behind.
     """
-    path = make_url(url).database
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return
-    file = Path(path)
-    if not file.exists():
-        file.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
-    elif file.stat().st_mode & 0o077:
+    if file is not None and file.exists() and file.stat().st_mode & 0o077:
         file.chmod(0o600)
 
 
@@ -51,7 +50,9 @@ def make_engine(url: str) -> Engine:
     the log.
     """
     if url.startswith("sqlite"):
-        _keep_private(url)
+        file = _database_file(url)
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)  # the file itself: on first connect
         engine = create_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -60,6 +61,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            _keep_private(file)
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
