@@ -31,6 +31,11 @@ def _non_answer(stored: Any) -> bool:
     return first in NON_ANSWERS
 
 
+def _exclusive(question: Question) -> tuple[str, ...]:
+    """An item's stand-alone answers; a list field's are not kept out of the demo's picks."""
+    return question.exclusive if isinstance(question, Item) else ()
+
+
 class ChoiceType(AnswerType):
     """What single and multi choices share: options of their own, codes stored."""
 
@@ -50,10 +55,6 @@ class ChoiceType(AnswerType):
 
     def _pick(self, codes: list[str]) -> Any:
         raise NotImplementedError
-
-
-def _exclusive(question: Question) -> tuple[str, ...]:
-    return question.exclusive if isinstance(question, Item) else ()
 
 
 class SingleType(ChoiceType):

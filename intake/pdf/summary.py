@@ -7,7 +7,7 @@ before scanning the service's own wording.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -267,6 +267,20 @@ def _marks(options_of: Item | ListField, codes: list[Any]) -> tuple[Mark, ...]:
     return tuple(marks)
 
 
+def _reported(
+    base: OverviewRow, reactions: tuple[Mark, ...], part: Callable[[str], tuple[Mark, ...]]
+) -> OverviewRow:
+    """A reported topic's row: its reactions, and each follow-up column as ``part`` reads it."""
+    return replace(
+        base,
+        status="reported",
+        reactions=reactions,
+        onset=part("onset"),
+        how_often=part("how_often"),
+        last_time=part("last_time"),
+    )
+
+
 def _overview_from_list(
     catalog: Catalog, section: Section, answers: Mapping[str, Any], base: OverviewRow
 ) -> OverviewRow:
@@ -304,14 +318,7 @@ def _overview_from_list(
         if noticed
         else _marks(symptoms, chosen)  # only "None of these", "Not sure" ... or nothing
     )
-    return replace(
-        base,
-        status="reported",
-        reactions=reactions,
-        onset=column("onset"),
-        how_often=column("how_often"),
-        last_time=column("last_time"),
-    )
+    return _reported(base, reactions, column)
 
 
 def overview_row(
@@ -362,14 +369,7 @@ def overview_row(
             return (Mark(_(HIDDEN_TEXT[hidden]), state=True),)
         return (mark(item, answers.get(item_id), short=True),)
 
-    return replace(
-        base,
-        status="reported",
-        reactions=reactions,
-        onset=follow_up("onset"),
-        how_often=follow_up("how_often"),
-        last_time=follow_up("last_time"),
-    )
+    return _reported(base, reactions, follow_up)
 
 
 def build_summary(catalog: Catalog, answers: Mapping[str, Any], visibility: Visibility) -> Summary:
