@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup, ScriptInfo, with_appcontext
 
 from forms.loader import get_catalog
 from intake import db, migrate
@@ -24,8 +25,8 @@ from intake.ehr.keyspec import KEY_ALGS, KeyAlg
 from intake.ehr.settings import ehr_settings, settings_problems
 from intake.intakes.demo import DEMO_PATIENT, demo_answers, demo_detail_sections
 from intake.intakes.invitations import create_invitation, find_by_public_id, patient_link
-from intake.intakes.submissions import NotSubmittedError, stored_pdf, submit_intake
-from intake.intakes.submissions import store_pdf as render_and_store
+from intake.intakes.submissions import NotSubmittedError, make_pdf, submit_intake
+from intake.models import Submission
 
 if TYPE_CHECKING:
     from intake.ehr.keys import PrivateKey
@@ -110,18 +111,28 @@ def invite(name: str, dob: click.DateTime, mrn: str | None, expires_days: int | 
 @click.argument("intake_id")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def write_pdf(intake_id: str, output: Path) -> None:
-    """Write the stored PDF summary of a submitted intake."""
-    tx = db.session()
-    intake = find_by_public_id(tx, intake_id)
-    if intake is None or intake.submission is None:
-        audit.record(tx, CLI_ACTOR, "pdf.export", intake_id, outcome="not_found")
-        tx.commit()
+    """Write the stored PDF summary of a submitted intake (rendered here if it is not yet)."""
+    with db.transaction() as tx:
+        intake = find_by_public_id(tx, intake_id)
+        intake_key = intake.id if intake is not None and intake.submission is not None else None
+        if intake_key is None:
+            audit.record(tx, CLI_ACTOR, "pdf.export", intake_id, outcome="not_found")
+    if intake_key is None:
         raise click.ClickException(f"No submitted intake with id {intake_id}.")
-    data = stored_pdf(intake.submission)
-    audit.record(tx, CLI_ACTOR, "pdf.export", intake_id, outcome="ok" if data else "render_failed")
-    tx.commit()
-    if data is None:
-        raise click.ClickException("The PDF could not be rendered; see the service log.")
+    try:
+        make_pdf(intake_key)  # nothing to do when it is stored; outside any transaction if not
+    except Exception as exc:
+        with db.transaction() as tx:
+            audit.record(tx, CLI_ACTOR, "pdf.export", intake_id, outcome="render_failed")
+        raise click.ClickException(
+            f"The PDF could not be rendered ({type(exc).__name__}); see the log above."
+        ) from None
+    with db.transaction() as tx:
+        intake = find_by_public_id(tx, intake_id)
+        assert intake is not None and intake.submission is not None
+        data = intake.submission.pdf
+        audit.record(tx, CLI_ACTOR, "pdf.export", intake_id, outcome="ok")
+    assert data is not None
     output.write_bytes(data)
     click.echo(f"Wrote {output} ({len(data):,} bytes).")
 
@@ -151,19 +162,52 @@ def demo(output: Path) -> None:
         new.intake.opened_at = new.intake.created_at
         submission = submit_intake(tx, new.intake)
         audit.record(tx, CLI_ACTOR, "demo.create", new.intake.public_id)
-    with db.transaction():
-        render_and_store(submission)
-    if submission.pdf is None:
-        raise click.ClickException("The demo PDF could not be rendered; see the log above.")
-    output.write_bytes(submission.pdf)
+    try:
+        make_pdf(new.intake.id)  # here and now: the command writes it (a worker finds it done)
+    except Exception as exc:
+        raise click.ClickException(
+            f"The demo PDF could not be rendered ({type(exc).__name__}); see the log above."
+        ) from None
+    with db.transaction() as tx:
+        data = tx.get(Submission, submission.id).pdf  # type: ignore[union-attr]
+    assert data is not None
+    output.write_bytes(data)
     click.echo(f"Demo intake {new.intake.public_id} (fictional patient {new.intake.display_name}).")
-    click.echo(f"Its PDF summary: {output.resolve()} ({len(submission.pdf):,} bytes).")
+    click.echo(f"Its PDF summary: {output.resolve()} ({len(data):,} bytes).")
     click.echo(
         f"Patient link (already submitted, shows the thank-you page; date of birth "
         f"{DEMO_PATIENT.date_of_birth.isoformat()}): {_link(new.token)}"
     )
     click.echo(
         f"Write it again later with: flask --app wsgi intake pdf {new.intake.public_id} -o FILE"
+    )
+
+
+@intake_cli.command("worker")
+@click.option(
+    "--processes", type=click.IntRange(1, 32), default=1, show_default=True,
+    help="Worker processes to keep running (each does one job at a time).",
+)  # fmt: skip
+@click.option("--burst", is_flag=True, help="Do the jobs due now, then stop (no supervision).")
+@click.option(
+    "--one", is_flag=True, hidden=True, help="One worker process (what --processes runs)."
+)
+def worker_command(processes: int, burst: bool, one: bool) -> None:
+    """Run the background worker: PDF renders and EHR sends (scripts/serve starts one)."""
+    from intake import worker
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if burst:
+        click.echo(f"Done {worker.run_until_idle(app)} job(s).")
+        return
+    if one:
+        worker.serve_one(app)
+        return
+    click.echo(f"intake worker: {processes} process(es); stop with Ctrl+C or SIGTERM.")
+    info = click.get_current_context().find_object(ScriptInfo)
+    target = ["--app", info.app_import_path] if info and info.app_import_path else []
+    worker.supervise(
+        processes, [sys.executable, "-m", "flask", *target, "intake", "worker", "--one"]
     )
 
 

@@ -174,6 +174,11 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # The most one send may take, retries included: below gunicorn's timeout (120 s), so a
         # slow EHR ends in a recorded "not sent", never in a killed worker.
         "EHR_SEND_BUDGET_SECONDS": float(os.environ.get("EHR_SEND_BUDGET_SECONDS", 90)),
+        # The background worker (intake.worker): how often an idle worker looks for a job (the
+        # most a submitted PDF waits before its render starts), and how much lower its CPU
+        # priority is than the web workers' (os.nice; 0 to 19).
+        "WORKER_POLL_SECONDS": float(os.environ.get("WORKER_POLL_SECONDS", 0.5)),
+        "WORKER_NICE": int(os.environ.get("WORKER_NICE", 10)),
     }
     config.update(overrides or {})
     if config["INTAKE_ENV"] not in ENVIRONMENTS:
@@ -192,6 +197,10 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         raise ConfigError("PDF_PAGE_SIZE must be A4 or Letter")
     if not config["PDF_RENDER_TIMEOUT_SECONDS"] > 0:
         raise ConfigError("PDF_RENDER_TIMEOUT_SECONDS must be a number of seconds above 0")
+    if not config["WORKER_POLL_SECONDS"] > 0:
+        raise ConfigError("WORKER_POLL_SECONDS must be a number of seconds above 0")
+    if not 0 <= config["WORKER_NICE"] <= 19:
+        raise ConfigError("WORKER_NICE must be from 0 (same priority as the web) to 19 (lowest)")
     if config["PDF_RENDERER_IDLE_SECONDS"] < 0:
         raise ConfigError("PDF_RENDERER_IDLE_SECONDS must be 0 (keep the renderer) or more")
     config["PUBLIC_BASE_URL_UNREACHABLE"] = _unreachable_from_outside(config)

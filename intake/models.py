@@ -1,5 +1,6 @@
-"""Tables: an intake (invitation plus draft answers), its frozen submission, the audit log, and
-clinician accounts with their sessions and sign-in attempts."""
+"""Tables: an intake (invitation plus draft answers), its frozen submission, the audit log,
+clinician accounts with their sessions and sign-in attempts, EHR uploads, and the background
+worker's jobs."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -313,3 +315,59 @@ class EhrUpload(Base):
     # The DocumentReference's id on the EHR's server, when it said.
     remote_id: Mapped[str | None] = mapped_column(String(128))
     message: Mapped[str | None] = mapped_column(Text)
+
+
+#: Job states: waiting ("queued", maybe until ``run_after``), claimed by a worker ("running"),
+#: and ended ("done", or "failed" after its last attempt).
+JOB_STATES = ("queued", "running", "done", "failed")
+#: The states of a job still to finish: at most one such job per intake and kind.
+JOB_ACTIVE = ("queued", "running")
+_JOB_ACTIVE_SQL = text("state IN ('queued', 'running')")
+
+
+class Job(Base):
+    """One piece of slow work for the background worker: render an intake's PDF, send it to the
+    EHR. A row, so it survives restarts and is claimed the same way on SQLite and PostgreSQL
+    (``intake.jobs.queue``); never patient data, only which intake and who asked.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN (" + ", ".join(f"'{s}'" for s in JOB_STATES) + ")", name="ck_jobs_state"
+        ),
+        # What a worker looks for: the next job due, oldest first.
+        Index("ix_jobs_state_run_after", "state", "run_after"),
+        # One render, one send at a time per intake: a double click, ten parallel submits or a
+        # download while the render is queued all find the one job instead of adding another.
+        Index(
+            "uq_jobs_active_kind_intake",
+            "kind",
+            "intake_id",
+            unique=True,
+            sqlite_where=_JOB_ACTIVE_SQL,
+            postgresql_where=_JOB_ACTIVE_SQL,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id", name="fk_jobs_intake_id"))
+    state: Mapped[str] = mapped_column(String(12), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # "host:pid" of the worker that holds it, and until when: a worker killed mid-job stops
+    # renewing its lease, and the job is taken up again once the lease has run out.
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last failure's exception type, never its message (it could quote the document).
+    last_error: Mapped[str | None] = mapped_column(String(80))
+    # Who asked, for the audit record the job writes when it ends (EHR sends), and the upload
+    # row it fills in.
+    actor: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(64))
+    upload_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ehr_uploads.id", name="fk_jobs_upload_id")
+    )

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -31,10 +32,12 @@ from intake.db import Base
 from intake.intakes import submissions
 from intake.intakes.demo import demo_answers, demo_detail_sections
 from intake.intakes.invitations import create_invitation, find_by_public_id
-from intake.intakes.submissions import store_pdf, submit_intake
+from intake.intakes.submissions import submit_intake
 from intake.models import Intake, Submission
 from intake.pdf.job import RenderJob
 from intake.pdf.renderer import RENDERER
+from intake.worker import run as run_worker
+from intake.worker import run_until_idle
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, unavailable
 from tests.loopback_fhir import fhir, fhir_server  # noqa: F401  (fixtures: the loopback FHIR server)
 
@@ -240,13 +243,13 @@ def _stand_in() -> bytes:
     return RENDERER.render(RenderJob(html))
 
 
-def _stand_in_pdf(stand_in: bytes) -> Callable[[Intake, Submission], bytes]:
+def _stand_in_pdf(stand_in: bytes) -> Callable[[submissions.PdfWork], bytes]:
     """``render_pdf_bytes`` for tests that never look at the PDF: the stand-in, with a comment
     after its end naming the intake, so that no two intakes' stored bytes are ever equal (a
     download of another intake's PDF still differs from this intake's own)."""
 
-    def render(intake: Intake, submission: Submission) -> bytes:
-        return stand_in + f"%stand-in PDF of intake {intake.public_id}\n".encode()
+    def render(work: submissions.PdfWork) -> bytes:
+        return stand_in + f"%stand-in PDF of intake {work.public_id}\n".encode()
 
     return render
 
@@ -274,12 +277,30 @@ def submitted(app: Flask, invite: Callable[..., Invited]) -> Callable[..., str]:
                 assert intake is not None
                 intake.answers = answers if answers is not None else demo_answers(catalog)
                 intake.detail_sections = demo_detail_sections(catalog)
-                submission = submit_intake(tx, intake)
-            with db.transaction():
-                assert store_pdf(submission)
+                submit_intake(tx, intake)
+        run_jobs(app)  # what the background worker does next: render and store the PDF
         return invited.public_id
 
     return make
+
+
+def run_jobs(app: Flask) -> int:
+    """Do what the background worker would do now (render PDFs, send to the EHR), here, in the
+    test's process; how many jobs were done. A test that submits and then reads the PDF calls it
+    between the two, as a clinician's download comes after the worker's render."""
+    return run_until_idle(app)
+
+
+def stored_submission(app: Flask, public_id: str, within: float = 60) -> Submission:
+    """The intake's submission once the live app's background worker has stored its PDF
+    (usually within a second or two; ``within`` only bounds a broken worker's test)."""
+    deadline = time.monotonic() + within
+    while True:
+        submission = load_intake(app, public_id).submission
+        assert submission is not None, "not submitted"
+        if submission.pdf is not None or time.monotonic() > deadline:
+            return submission
+        time.sleep(0.1)
 
 
 def load_intake(app: Flask, public_id: str) -> Intake:
@@ -320,7 +341,8 @@ def post_step(
 
 @pytest.fixture
 def live_app(tmp_path: Path) -> Iterator[tuple[Any, str]]:
-    """The real app served by werkzeug in a thread; yields (app, base URL)."""
+    """The real app served by werkzeug in a thread, and its background worker in another (as
+    scripts/serve runs gunicorn and ``intake worker``); yields (app, base URL)."""
     holder: dict[str, Any] = {}
 
     def wsgi(environ: Any, start_response: Any) -> Any:
@@ -343,9 +365,14 @@ def live_app(tmp_path: Path) -> Iterator[tuple[Any, str]]:
     holder["app"] = app
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    stop_worker = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(app, 0.1, stop_worker), daemon=True)
+    worker.start()
     try:
         yield app, base
     finally:
+        stop_worker.set()
+        worker.join(90)
         server.shutdown()
         thread.join(5)
         server.server_close()

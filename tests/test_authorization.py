@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 
 from forms.loader import get_catalog
 from tests.clinic_accounts import assert_to_login, login, make_user
-from tests.conftest import Invited, load_intake, post_step, sign_in
+from tests.conftest import Invited, load_intake, post_step, run_jobs, sign_in
 
 ADMIN = "admin@example.org"
 ROLES = ("anonymous", "patient", "clinician", "admin")
@@ -69,6 +69,7 @@ EXPECTED: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {
     ("clinician.new_invitation", "POST"): (LOGIN, LOGIN, 422, 422),
     ("clinician.intake", "GET"): (LOGIN, LOGIN, 200, 200),
     ("clinician.summary_pdf", "GET"): (LOGIN, LOGIN, 200, 200),
+    ("clinician.intake_progress", "GET"): (LOGIN, LOGIN, 200, 200),
     ("clinician.reviewed", "POST"): (LOGIN, LOGIN, OK, OK),
     ("clinician.revoke", "POST"): (LOGIN, LOGIN, OK, OK),
     ("clinician.send_to_ehr", "POST"): (LOGIN, LOGIN, OK, OK),
@@ -153,6 +154,7 @@ def target(app: Flask, invite: Callable[..., Invited]) -> Invited:
     client = app.test_client()
     sign_in(client, invited)
     assert client.post("/submit").status_code == 303
+    run_jobs(app)
     return invited
 
 

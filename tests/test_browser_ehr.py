@@ -116,7 +116,7 @@ def test_send_to_ehr_fails_then_works_from_the_intake_page(
         fhir.fail_next(503, count=1 + RETRIES)
         with page.expect_navigation():
             record.get_by_role("button", name="Send to EHR", exact=True).click()
-        assert page.url == f"{intake_url}?done=ehr_sent", page.url
+        assert page.url == f"{intake_url}?done=ehr_queued", page.url
         status = page.get_by_role("status").filter(has_text="EHR")
         expect(status).to_contain_text("Sending to the EHR did not work")
         expect(status).to_contain_text("Sending again is safe")

@@ -20,7 +20,7 @@ from intake import db
 from intake.intakes.demo import demo_answers
 from intake.models import Intake
 from tests.clinic_accounts import login, make_user
-from tests.conftest import Invited, load_intake, sign_in
+from tests.conftest import Invited, load_intake, run_jobs, sign_in
 from tests.extracted_text import pdf_text, squash
 
 OLD_TEXT = "In the last month, how often have you felt stressed or under pressure?"
@@ -95,6 +95,7 @@ def test_a_form_half_filled_in_keeps_its_version_through_to_the_pdf_and_exports(
     _fill_in(app, before.public_id, CURRENT)
     assert OLD_TEXT in client.get("/review").get_data(as_text=True)
     assert client.post("/submit").status_code == 303
+    assert run_jobs(app) == 1
     submission = load_intake(app, before.public_id).submission
     assert submission is not None and submission.catalog_version == CURRENT
     assert submission.pdf is not None

@@ -25,7 +25,7 @@ from intake.ehr import push
 from intake.fhir import exports
 from intake.models import AuditEvent, EhrUpload
 from tests.clinic_accounts import login, make_user
-from tests.conftest import load_intake
+from tests.conftest import load_intake, run_jobs
 from tests.loopback_fhir import LoopbackFhirServer
 
 BEARER = "static-test-token-0123456789"
@@ -64,10 +64,15 @@ def documents(fhir: LoopbackFhirServer) -> list[dict[str, Any]]:
     return fhir.stored("DocumentReference")
 
 
-def send_from_page(client: FlaskClient, public_id: str) -> str:
+def send_from_page(app: Flask, client: FlaskClient, public_id: str) -> str:
+    """Press "Send to EHR": the page says it waits to be sent; the worker sends it; the page,
+    reloaded, says what the EHR answered."""
     response = client.post(f"/clinic/intakes/{public_id}/send-to-ehr")
     assert response.status_code == 303
-    assert response.location.endswith(f"/clinic/intakes/{public_id}?done=ehr_sent")
+    assert response.location.endswith(f"/clinic/intakes/{public_id}?done=ehr_queued")
+    waiting = client.get(response.location).get_data(as_text=True)
+    assert "Waiting to be sent to the EHR" in waiting and "Send to EHR</button>" not in waiting
+    assert run_jobs(app) == 1
     return client.get(response.location).get_data(as_text=True)
 
 
@@ -89,7 +94,7 @@ def test_send_creates_one_document_that_reads_back_byte_identical(
     ehr: LoopbackFhirServer,
 ) -> None:
     public_id = submitted()
-    page = send_from_page(client, public_id)
+    page = send_from_page(app, client, public_id)
     assert "the EHR created the document" in page
     (doc,) = documents(ehr)
     assert f"""The EHR's id for it: <span class="mono">{doc["id"]}</span>""" in page
@@ -133,8 +138,8 @@ def test_sending_again_never_makes_a_second_document(
     ehr: LoopbackFhirServer,
 ) -> None:
     public_id = submitted()
-    send_from_page(client, public_id)
-    page = send_from_page(client, public_id)  # a second tab, a double click
+    send_from_page(app, client, public_id)
+    page = send_from_page(app, client, public_id)  # a second tab, a double click
     assert "the EHR already had this document" in page
     runner = app.test_cli_runner()
     result = runner.invoke(args=["intake", "push", public_id])
@@ -168,12 +173,12 @@ def test_an_outage_is_reported_and_a_later_send_works(
 ) -> None:
     public_id = submitted()
     ehr.fail_next(503, count=3)  # every attempt of the first send (EHR_RETRIES=2)
-    page = send_from_page(client, public_id)
+    page = send_from_page(app, client, public_id)
     assert "Sending to the EHR did not work" in page
     assert "Sending again is safe" in page
     assert "Send to EHR again" in page
     assert documents(ehr) == []
-    page = send_from_page(client, public_id)
+    page = send_from_page(app, client, public_id)
     assert "the EHR created the document" in page
     assert [o for _a, o in ehr_audit(app, public_id)] == ["failed", "ok"]
 
@@ -194,7 +199,7 @@ def test_an_invalid_document_is_rejected_and_the_reason_shown(
 
     monkeypatch.setattr(push.exports, "document_reference", broken)
     public_id = submitted()
-    page = send_from_page(client, public_id)
+    page = send_from_page(app, client, public_id)
     assert "The EHR refused the document" in page
     assert "(HTTP 400)" in page
     with app.app_context():
@@ -426,7 +431,7 @@ def test_an_unmatched_patient_is_said_plainly_on_the_page(
     ehr: LoopbackFhirServer,
 ) -> None:
     public_id = submitted(mrn="MRN-404")
-    page = send_from_page(client, public_id)
+    page = send_from_page(app, client, public_id)
     assert "the EHR's patient could not be matched to this intake" in page
     assert "has no patient with MRN MRN-404" in page
     assert "Not sent to the EHR: its patient did not match" in page  # the history line

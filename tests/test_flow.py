@@ -17,7 +17,7 @@ from intake import db
 from intake.intakes.demo import demo_answers
 from intake.intakes.drafts import visibility_for
 from intake.models import Submission
-from tests.conftest import Invited, load_intake, page_version, post_step, sign_in
+from tests.conftest import Invited, load_intake, page_version, post_step, run_jobs, sign_in
 from tests.formdata import section_formdata
 
 
@@ -54,6 +54,9 @@ def test_whole_flow_stores_every_answer_and_the_pdf(
     assert "Itchy scalp and a hoarse voice" in review
 
     assert client.post("/submit", data={"confirm": "1"}).location.endswith("/done")
+    queued = load_intake(app, patient.public_id).submission
+    assert queued is not None and queued.pdf is None  # the request only queued the render
+    assert run_jobs(app) == 1
     assert "Your answers have been sent" in client.get("/done").get_data(as_text=True)
 
     intake = load_intake(app, patient.public_id)

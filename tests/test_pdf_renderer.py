@@ -28,7 +28,7 @@ from intake.pdf.renderer import (
     RenderFailed,
     RenderTimeout,
 )
-from tests.conftest import Invited, load_intake, post_step
+from tests.conftest import Invited, load_intake, post_step, run_jobs
 
 SMALL = RenderJob('<html lang="en"><p>Hello from the renderer</p></html>')
 ATTACHMENT = PdfAttachment(
@@ -75,6 +75,7 @@ def test_the_submitted_summary_is_made_in_a_renderer_process_of_its_own(
 ) -> None:
     post_step(client, "general", {"general.course": "worse"})
     assert client.post("/submit", data={"confirm": "1"}).location.endswith("/done")
+    assert run_jobs(app) == 1
     submission = load_intake(app, patient.public_id).submission
     assert submission is not None and submission.pdf is not None
     assert submission.pdf.startswith(b"%PDF")
@@ -99,12 +100,13 @@ def test_a_render_over_its_time_limit_is_stopped_and_the_next_one_works(
     assert renderer.pid not in (None, pid)
 
 
-def test_a_submission_whose_render_times_out_stands_and_its_pdf_is_made_on_demand(
+def test_a_submission_whose_render_times_out_stands_and_its_pdf_is_made_later(
     app: Flask, client: FlaskClient, patient: Invited, tmp_path: Path
 ) -> None:
     post_step(client, "general", {"general.main_concerns": "Flushing after hot showers"})
     app.config["PDF_RENDER_TIMEOUT_SECONDS"] = 0.001
     assert client.post("/submit", data={"confirm": "1"}).location.endswith("/done")
+    assert run_jobs(app) == 1
     submission = load_intake(app, patient.public_id).submission
     assert submission is not None
     assert submission.pdf is None and submission.pdf_error == "RenderTimeout"

@@ -10,19 +10,20 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from intake import db
+from intake.clock import as_utc, utcnow
 from intake.intakes.drafts import lock_for_update
-from intake.models import Intake
+from intake.models import Intake, Job
 from intake.pdf import document as pdf
 from intake.pdf.job import PdfAttachment, RenderJob
 from intake.pdf.renderer import Renderer, RenderFailed
-from tests.conftest import Invited, load_intake, post_step
+from tests.conftest import Invited, load_intake, post_step, run_jobs
 from tests.extracted_text import pdf_text
 
 
-def test_a_failed_render_keeps_the_submission_and_renders_again_on_demand(
+def test_a_failed_render_keeps_the_submission_and_is_tried_again(
     app: Flask,
     client: FlaskClient,
     patient: Invited,
@@ -30,24 +31,37 @@ def test_a_failed_render_keeps_the_submission_and_renders_again_on_demand(
     tmp_path: Path,
 ) -> None:
     post_step(client, "general", {"general.course": "worse"})
+    assert client.post("/submit", data={"confirm": "1"}).location.endswith("/done")
 
     def broken(*_args: object, **_kwargs: object) -> bytes:
         raise RuntimeError("renderer down")
 
     with monkeypatch.context() as patch:
-        patch.setattr(pdf, "render_summary_pdf", broken)
-        assert client.post("/submit", data={"confirm": "1"}).location.endswith("/done")
+        patch.setattr(pdf, "render_pdf", broken)
+        assert run_jobs(app) == 1
     submission = load_intake(app, patient.public_id).submission
     assert submission is not None
     assert submission.pdf is None and submission.pdf_error == "RuntimeError"
     assert submission.answers == {"general.course": "worse"}
+    with app.app_context():
+        job = db.session().scalars(select(Job)).one()
+        assert (job.state, job.attempts, job.last_error) == ("queued", 1, "RuntimeError")
+        assert as_utc(job.run_after) > utcnow()  # not at once: after a pause
+    assert run_jobs(app) == 0
 
-    out = tmp_path / "later.pdf"
+    out = tmp_path / "later.pdf"  # the command line does not wait for the retry
     result = app.test_cli_runner().invoke(args=["intake", "pdf", patient.public_id, "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"%PDF")
     stored = load_intake(app, patient.public_id).submission
     assert stored is not None and stored.pdf == out.read_bytes() and stored.pdf_error is None
+    with app.app_context():  # the retry, when it comes, finds the PDF made and renders nothing
+        db.session().execute(update(Job).values(run_after=utcnow()))
+        db.session().commit()
+    with monkeypatch.context() as patch:
+        patch.setattr(pdf, "render_pdf", broken)
+        assert run_jobs(app) == 1
+    assert load_intake(app, patient.public_id).submission.pdf == out.read_bytes()  # type: ignore[union-attr]
 
 
 def test_patient_text_and_names_never_reach_the_logs(
@@ -70,12 +84,15 @@ def test_patient_text_and_names_never_reach_the_logs(
     try:
         post_step(client, "general", {"general.main_concerns": secret})
         assert client.post("/submit", data={"confirm": "1"}).location.endswith("/done")
+        assert run_jobs(app) == 1
         submission = load_intake(app, patient.public_id).submission
         assert submission is not None and submission.pdf_error is None
         assert submission.pdf is not None and submission.pdf.startswith(b"%PDF")
         assert secret in pdf_text(submission.pdf, tmp_path)  # the renderer had the words
         # A job it refuses (two attachments of one name) is logged there, with a traceback.
-        twice = PdfAttachment("a.json", b"{}", "application/json", "x", submission.submitted_at)
+        twice = PdfAttachment(
+            "a.json", b"{}", "application/json", "x", as_utc(submission.submitted_at)
+        )
         with pytest.raises(RenderFailed):
             own.render(RenderJob(f"<p>{secret} Jane Doe</p>", (twice, twice)))
     finally:

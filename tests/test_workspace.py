@@ -27,11 +27,11 @@ from intake.db import Base
 from intake.intakes import states
 from intake.intakes.demo import demo_answers, demo_detail_sections
 from intake.intakes.invitations import Patient, find_by_public_id, invite_patient
-from intake.intakes.submissions import store_pdf, submit_intake
+from intake.intakes.submissions import submit_intake
 from intake.models import AuditEvent, Intake
 from intake.reads.worklist import PAGE_SIZE, state_condition
 from tests.clinic_accounts import EMAIL, assert_to_login, login, make_user
-from tests.conftest import Invited, load_intake
+from tests.conftest import Invited, load_intake, run_jobs
 from tests.mixed import MIXED_DETAIL, MIXED_GLANCE, mixed_answers
 
 TOMORROW = date.today() + timedelta(days=1)
@@ -131,19 +131,17 @@ def submit_demo(
     """The patient answered everything (the demo answers, unless given) and sent it; the PDF
     is stored."""
     catalog = get_catalog()
-    with app.app_context():
-        with db.transaction() as tx:
-            intake = find_by_public_id(tx, public_id)
-            assert intake is not None
-            intake.answers = demo_answers(catalog) if answers is None else answers
-            intake.detail_sections = sorted(
-                demo_detail_sections(catalog) if detail is None else detail
-            )
-            intake.sections_saved = [s.id for s in catalog.sections]
-            intake.opened_at = utcnow()
-            submission = submit_intake(tx, intake)
-        with db.transaction():
-            assert store_pdf(submission)
+    with app.app_context(), db.transaction() as tx:
+        intake = find_by_public_id(tx, public_id)
+        assert intake is not None
+        intake.answers = demo_answers(catalog) if answers is None else answers
+        intake.detail_sections = sorted(
+            demo_detail_sections(catalog) if detail is None else detail
+        )
+        intake.sections_saved = [s.id for s in catalog.sections]
+        intake.opened_at = utcnow()
+        submit_intake(tx, intake)
+    assert run_jobs(app) == 1  # the worker's render
 
 
 def badge_of(html: str, public_id: str) -> str:
@@ -642,19 +640,30 @@ def test_a_name_ascii_cannot_spell_downloads_under_its_own_letters(
     )
 
 
-def test_a_missing_pdf_is_rendered_on_download_and_kept(
+@pytest.mark.usefixtures("shared_pdf")
+def test_a_pdf_still_being_made_says_so_and_downloads_once_made(
     app: Flask, client: FlaskClient, clinic: int
 ) -> None:
     public_id = make_intake(app)
     submit_demo(app, public_id)
-    with app.app_context(), db.transaction() as tx:
+    with app.app_context(), db.transaction() as tx:  # sent, its render not yet done
         intake = find_by_public_id(tx, public_id)
         assert intake is not None and intake.submission is not None
         intake.submission.pdf = None
+    page = client.get(f"/clinic/intakes/{public_id}").get_data(as_text=True)
+    assert "being made, usually within seconds" in page
+    response = client.get(f"/clinic/intakes/{public_id}/summary.pdf")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    text = response.get_data(as_text=True)
+    assert "The PDF is being made" in text and "Try the download again" in text
+    downloads = lambda: [o for _, a, _, o in audit_actions(app, public_id) if a == "pdf.download"]  # noqa: E731
+    assert downloads() == ["pending"]
+    assert run_jobs(app) == 1  # the download queued it again (the first job had ended)
     response = client.get(f"/clinic/intakes/{public_id}/summary.pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     stored = load_intake(app, public_id).submission
-    assert stored is not None and stored.pdf == response.data
+    assert stored is not None and stored.pdf == response.data and downloads() == ["pending", "ok"]
+    assert "being made" not in client.get(f"/clinic/intakes/{public_id}").get_data(as_text=True)
 
 
 @pytest.mark.usefixtures("shared_pdf")

@@ -17,8 +17,9 @@ from intake.audit import log as audit
 from intake.clinician.workspace import PUBLIC_ID
 from intake.fhir import exports
 from intake.fhir.site import FHIR_JSON, QUESTIONNAIRE_ID, fhir_json
+from intake.intakes.drafts import lock_for_update
 from intake.intakes.invitations import find_by_public_id
-from intake.intakes.submissions import stored_pdf, summary_filename
+from intake.intakes.submissions import queue_pdf, summary_filename
 from intake.models import Intake, Submission
 from intake.pdf.document import DownloadName
 
@@ -70,10 +71,13 @@ def _export(
         if found is None or found.submission is None:
             abort(problem(404, "No submitted intake with this id."))
         submission = found.submission
-        pdf = stored_pdf(submission)
+        pdf = submission.pdf
+        if pdf is None:  # still being made by the worker (queued again if every try failed)
+            lock_for_update(tx, found)
+            queue_pdf(tx, submission)
         try:
             result = build(found, submission, pdf) if pdf is not None else None
-            outcome = "ok" if result is not None else "render_failed"
+            outcome = "ok" if result is not None else "pending"
         except UnknownCatalogVersion:
             result, outcome = None, "old_catalog"
         audit.record(tx, caller().actor, action, found.public_id, request.remote_addr, outcome)
@@ -88,8 +92,18 @@ def _export(
     return found, submission, result
 
 
+#: Seconds a client is asked to wait before asking again for an export whose PDF is being made.
+PDF_RETRY_SECONDS = 5
+
+
 def _pdf_failed() -> ResponseReturnValue:
-    return problem(503, "The PDF could not be rendered; it is tried again on the next request.")
+    response = problem(
+        503,
+        "The PDF of these answers is still being made (usually within seconds of the patient "
+        f"sending them). Try again in {PDF_RETRY_SECONDS} seconds.",
+    )
+    response.headers["Retry-After"] = str(PDF_RETRY_SECONDS)
+    return response
 
 
 @bp.get("/intakes/<public_id>/summary.pdf")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from forms.loader import UnknownCatalogVersion
@@ -20,12 +21,17 @@ from intake.intakes.drafts import lock_for_update
 from intake.intakes.submissions import (
     NotSubmittedError,
     mark_reviewed,
-    stored_pdf,
+    pdf_job,
+    queue_pdf,
     summary_filename,
 )
+from intake.models import Intake
 from intake.reads.details import intake_details, submitted_summary
 from intake.reads.history import intake_history
 
+#: What the "PDF is being made" page asks the browser to wait before trying again: a render
+#: takes about a second once the worker has it.
+PDF_RETRY_SECONDS = 5
 #: Notices the intake page may show after an action; only these names are shown.
 NOTICES = frozenset(
     {
@@ -34,7 +40,7 @@ NOTICES = frozenset(
         "already_submitted",
         "not_submitted",
         "bad_days",
-        "ehr_sent",
+        "ehr_queued",
         "ehr_off",
         "ehr_busy",
     }
@@ -57,6 +63,8 @@ def intake_page(public_id: str) -> ResponseReturnValue:
         history = intake_history(tx, found)
         ehr_enabled = current_app.config["EHR_FHIR_BASE_URL"] is not None
         last_upload = push.latest_upload(tx, found) if ehr_enabled else None
+        render = pdf_job(tx, found.submission) if found.submission is not None else None
+        under_way = progress(tx, found)
     notice = request.args.get("done")
     return render_template(
         "clinician/intake.html",
@@ -69,25 +77,57 @@ def intake_page(public_id: str) -> ResponseReturnValue:
         notice=notice if notice in NOTICES else None,
         ehr_enabled=ehr_enabled,
         last_upload=last_upload,
+        pdf_render=render,
+        pdf_ready=found.submission is not None and found.submission.pdf is not None,
+        progress=under_way,
     )
+
+
+def progress(tx: Session, intake: Intake) -> str:
+    """What the background worker is doing for this intake, as one word pair ("pdf:ehr"), or ""
+    when nothing is under way. The intake page embeds it; clinic.js asks again every few seconds
+    and reloads the page once it changes, so the clinician sees the PDF ready and the EHR's
+    answer without reloading by hand."""
+    submission = intake.submission
+    if submission is None:
+        return ""
+    pdf = "ready" if submission.pdf is not None else "making"
+    upload = push.latest_upload(tx, intake)
+    ehr = upload.outcome if upload is not None else "none"
+    return "" if pdf == "ready" and ehr not in ("queued", "sending") else f"{pdf}:{ehr}"
+
+
+@bp.get("/intakes/<public_id>/progress", endpoint="intake_progress")
+def intake_progress(public_id: str) -> ResponseReturnValue:
+    """The worker's progress for this intake (``progress``): state words only, no patient data,
+    so the page's polling is not an audited view; reloading the page is."""
+    signed_in()
+    with db.transaction() as tx:
+        state = progress(tx, intake_or_404(tx, public_id))
+    return {"progress": state}, 200, {"Cache-Control": "no-store"}
 
 
 @bp.get("/intakes/<public_id>/summary.pdf")
 def summary_pdf(public_id: str) -> ResponseReturnValue:
-    """The stored PDF as a download (rendered now if the first attempt failed)."""
+    """The stored PDF as a download; while the worker is still making it, a page that says so
+    (and queues it again if every render so far failed)."""
     clinician = signed_in()
     with db.transaction() as tx:
         found = intake_or_404(tx, public_id)
         submission = found.submission
         if submission is None:
             abort(404)
-        data = stored_pdf(submission)
-        outcome = "ok" if data else "render_failed"
+        data = submission.pdf
+        if data is None:
+            lock_for_update(tx, found)
+            queue_pdf(tx, submission)
+        outcome = "ok" if data else "pending"
         audit.record(
             tx, clinician.actor, "pdf.download", found.public_id, request.remote_addr, outcome
         )
     if data is None:
-        return render_template("clinician/pdf_failed.html", public_id=found.public_id), 503
+        page = render_template("clinician/pdf_pending.html", public_id=found.public_id)
+        return page, 503, {"Retry-After": str(PDF_RETRY_SECONDS)}
     response = Response(data, mimetype="application/pdf")
     response.headers.set(
         "Content-Disposition", "attachment", **summary_filename(found, submission).header_options()
@@ -116,17 +156,15 @@ def reviewed(public_id: str) -> ResponseReturnValue:
 
 @bp.post("/intakes/<public_id>/send-to-ehr")
 def send_to_ehr(public_id: str) -> ResponseReturnValue:
-    """Send the document to the EHR now; the intake page then shows what the EHR answered.
-
-    Synchronous: with retries this can take a while (gunicorn's timeout allows for it), and the
-    clinician sees the real outcome rather than "queued".
-    """
+    """Queue the document for the EHR; the intake page shows it queued, sending, then what the
+    EHR answered. The background worker sends it: with retries a send can take a minute and
+    more, which must never hold a web worker."""
     clinician = signed_in()
     with db.transaction() as tx:
         found = intake_or_404(tx, public_id)
     try:
-        push.send(found.public_id, clinician.actor, request.remote_addr)
-        done = "ehr_sent"
+        push.queue_send(found.public_id, clinician.actor, request.remote_addr)
+        done = "ehr_queued"
     except push.NotConfiguredError:
         done = "ehr_off"
         with db.transaction() as tx:  # refused, and recorded as every send is

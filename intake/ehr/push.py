@@ -1,10 +1,12 @@
 """Send one submitted intake's document to the EHR: find the patient, create the DocumentReference
 once, record and audit what the EHR answered.
 
-Order matters for safety and for the database:
+The clinician's "Send to EHR" only records the send as "queued" and queues it
+(``queue_send``); the background worker does it (``deliver``), in this order, which matters for
+safety and for the database:
 
-1. in a short transaction, read what is needed and record the attempt as "sending" (a second
-   send while one is under way is refused; a send cut short by a killed worker stays visible);
+1. in a short transaction, mark the attempt "sending" (a second send while one waits or runs is
+   refused; a send cut short by a killed worker stays visible, and its job is taken up again);
 2. outside any transaction (on SQLite a held write transaction would block every patient's
    save), find the patient in the EHR by MRN, and refuse unless exactly one patient carries that
    very identifier and the date of birth the patient confirmed: a document must never land on the
@@ -14,7 +16,7 @@ Order matters for safety and for the database:
    server that does not honour conditional creates could still store two);
 4. in a second short transaction, record the outcome and audit it.
 
-Everything is bounded by EHR_SEND_BUDGET_SECONDS, below the web server's timeout.
+The network part is bounded by EHR_SEND_BUDGET_SECONDS.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from intake.ehr.errors import EhrError
 from intake.ehr.settings import EhrSettings, ehr_settings, is_loopback, settings_problems
 from intake.fhir import exports
 from intake.fhir.document import document_identifier, if_none_exist
+from intake.intakes.drafts import lock_for_update
 from intake.intakes.invitations import find_by_public_id
-from intake.intakes.submissions import NotSubmittedError, stored_pdf
+from intake.intakes.submissions import NotSubmittedError, make_pdf
+from intake.jobs import queue
 from intake.models import EhrUpload, Intake, Submission
 
 if TYPE_CHECKING:
@@ -48,8 +52,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Stored outcomes. "unmatched": not sent because the EHR's patient could not be trusted to be
-#: this one; "sending": under way (or cut short, when it stays so past the budget).
-OUTCOMES = ("created", "exists", "rejected", "failed", "unmatched", "sending")
+#: this one; "queued": waiting for the background worker; "sending": under way (or cut short,
+#: when it stays so past the budget).
+OUTCOMES = ("created", "exists", "rejected", "failed", "unmatched", "queued", "sending")
 #: The audit outcome of each upload outcome ("ok" is what the audit log calls success).
 AUDIT_OUTCOME: dict[str, str] = {
     "created": "ok",
@@ -169,42 +174,61 @@ def find_patient(client: FhirClient, system: str, mrn: str, dob: date) -> tuple[
     return f"Patient/{patient['id']}", ""
 
 
-def send(
-    public_id: str,
-    actor: str,
-    address: str | None = None,
-    *,
-    client_factory: ClientFactory | None = None,
-) -> UploadResult:
-    """Send the intake's DocumentReference to the EHR once; record and audit the outcome."""
-    settings = configured_settings()
-    if settings is None:
+def queue_send(
+    public_id: str, actor: str, address: str | None = None, *, background: bool = True
+) -> int:
+    """Record a send as "queued" and (``background``) queue it for the worker; the upload's id.
+
+    Refused while another send of this intake waits or runs (a double click, a second
+    clinician). A web request only does this: the send itself, retries included, can take up to
+    EHR_SEND_BUDGET_SECONDS, which must never hold a web worker.
+    """
+    if configured_settings() is None:
         raise NotConfiguredError("No EHR endpoint is configured (EHR_FHIR_BASE_URL).")
     budget = float(current_app.config["EHR_SEND_BUDGET_SECONDS"])
     with db.transaction() as tx:
         intake = find_by_public_id(tx, public_id)
         if intake is None or intake.submission is None:
             raise NotSubmittedError(public_id)
-        if send_in_progress(latest_upload(tx, intake), budget):
+        lock_for_update(tx, intake)
+        busy = queue.active_job(tx, "ehr_send", intake.id) is not None
+        if busy or send_in_progress(latest_upload(tx, intake), budget):
             raise AlreadySendingError(public_id)
-        upload = EhrUpload(intake_id=intake.id, actor=actor, outcome="sending", attempts=0)
+        upload = EhrUpload(intake_id=intake.id, actor=actor, outcome="queued", attempts=0)
         tx.add(upload)
-        submission = intake.submission
-    with db.transaction():  # stored_pdf renders (and stores) only when the first render failed
-        pdf = stored_pdf(submission)
+        tx.flush()
+        if background:
+            queue.enqueue(
+                tx, "ehr_send", intake.id, actor=actor, address=address, upload_id=upload.id
+            )
+    return upload.id
 
-    def default_factory(ehr: EhrSettings) -> FhirClient:
-        from intake.ehr.client import FhirClient
 
-        return FhirClient(ehr, budget_seconds=budget)
+def deliver(
+    upload_id: int, address: str | None = None, *, client_factory: ClientFactory | None = None
+) -> UploadResult | None:
+    """Do a queued send: make sure the PDF exists, find the patient, create the document once,
+    record and audit the outcome. None when this upload has already ended (nothing to do).
 
-    try:
-        result = _deliver(settings, intake, submission, pdf, client_factory or default_factory)
-    except Exception as exc:  # whatever happens, the attempt is recorded and audited
-        log.error("EHR send of intake %s failed: %s", public_id, type(exc).__name__)
-        result = UploadResult("failed", f"The send stopped with an error ({type(exc).__name__}).")
+    Runs in the background worker (or the CLI), never in a web request.
+    """
+    settings = configured_settings()
+    budget = float(current_app.config["EHR_SEND_BUDGET_SECONDS"])
     with db.transaction() as tx:
-        row = tx.get(EhrUpload, upload.id)
+        upload = tx.get(EhrUpload, upload_id, with_for_update=True)
+        if upload is None or upload.outcome not in ("queued", "sending"):
+            return None
+        upload.outcome = "sending"  # a send cut short by a killed worker stays visible
+        upload.attempted_at = utcnow()
+        intake = tx.get(Intake, upload.intake_id)
+        assert intake is not None
+        actor, public_id = upload.actor, intake.public_id
+    if settings is None:
+        result = UploadResult("failed", "No EHR endpoint is configured (EHR_FHIR_BASE_URL).")
+    else:
+        result = _send(settings, upload.intake_id, budget, client_factory)
+    with db.transaction() as tx:
+        row = tx.get(EhrUpload, upload_id)
         assert row is not None
         row.outcome = result.outcome
         row.http_status = result.http_status
@@ -212,6 +236,48 @@ def send(
         row.remote_id = result.remote_id
         row.message = result.message[:2000]
         audit.record(tx, actor, "ehr.send", public_id, address, AUDIT_OUTCOME[result.outcome])
+    return result
+
+
+def _send(
+    settings: EhrSettings, intake_id: int, budget: float, client_factory: ClientFactory | None
+) -> UploadResult:
+    """The send itself, outside any transaction (on SQLite a held write transaction would block
+    every patient's save); any error becomes a "failed" outcome."""
+
+    def default_factory(ehr: EhrSettings) -> FhirClient:
+        from intake.ehr.client import FhirClient
+
+        return FhirClient(ehr, budget_seconds=budget)
+
+    try:
+        try:
+            make_pdf(intake_id)  # stored already, unless every render so far failed
+        except Exception:
+            log.warning("EHR send of intake %s: its PDF could not be rendered", intake_id)
+        with db.transaction() as tx:
+            intake = tx.get(Intake, intake_id)
+            assert intake is not None and intake.submission is not None
+            submission = intake.submission
+        return _deliver(
+            settings, intake, submission, submission.pdf, client_factory or default_factory
+        )
+    except Exception as exc:  # whatever happens, the attempt is recorded and audited
+        log.error("EHR send of intake %s failed: %s", intake_id, type(exc).__name__)
+        return UploadResult("failed", f"The send stopped with an error ({type(exc).__name__}).")
+
+
+def send(
+    public_id: str,
+    actor: str,
+    address: str | None = None,
+    *,
+    client_factory: ClientFactory | None = None,
+) -> UploadResult:
+    """Send now and wait for the outcome (``intake send-to-ehr`` on the command line)."""
+    upload_id = queue_send(public_id, actor, address, background=False)
+    result = deliver(upload_id, address, client_factory=client_factory)
+    assert result is not None  # this upload was just queued, and by nobody else
     return result
 
 

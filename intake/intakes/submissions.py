@@ -1,9 +1,11 @@
-"""Submitting: freeze the shown answers once, then render and store the PDF (again on demand)."""
+"""Submitting: freeze the shown answers once and queue their PDF; the background worker renders
+and stores it (``make_pdf``), outside any database transaction and outside any web request."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -13,21 +15,30 @@ from sqlalchemy.orm import Session
 
 from forms.loader import UnknownCatalogVersion, get_catalog
 from forms.logic import Visibility, shown_answers
+from intake import db
 from intake.clock import as_utc, utcnow
 from intake.fhir.exports import questionnaire_response
 from intake.fhir.site import fhir_json
 from intake.intakes.drafts import visibility_for
-from intake.models import Intake, Submission
+from intake.jobs import queue
+from intake.models import Intake, Job, Submission
 from intake.pdf import document as pdf
-from intake.pdf.job import PdfAttachment
+from intake.pdf.job import PdfAttachment, RenderJob
 from intake.pdf.summary import Summary, build_summary
 
 log = logging.getLogger(__name__)
 
 
 def submit_intake(db: Session, intake: Intake) -> Submission:
-    """Freeze the answers; submitting twice returns the first submission."""
+    """Freeze the answers and queue their PDF, in the caller's transaction: a crash can leave
+    neither a submission without its render nor a render without its submission.
+
+    Submitting twice returns the first submission, and queues its PDF again only when it has
+    none and no render is waiting (the patient's "Send" again after a render failed for good).
+    Call it with the intake's row locked (``drafts.lock_for_update``).
+    """
     if intake.submission is not None:
+        queue_pdf(db, intake.submission)
         return intake.submission
     catalog = get_catalog(intake.catalog_version)
     visibility = visibility_for(intake)
@@ -47,7 +58,20 @@ def submit_intake(db: Session, intake: Intake) -> Submission:
         existing = db.scalars(select(Submission).where(Submission.intake_id == intake.id)).one()
         return existing
     intake.submission = submission
+    queue_pdf(db, submission)
     return submission
+
+
+def queue_pdf(db: Session, submission: Submission) -> Job | None:
+    """Queue the submission's PDF unless it is stored or already on its way; the job, if any."""
+    if submission.pdf is not None:
+        return None
+    return queue.enqueue(db, "pdf", submission.intake_id)
+
+
+def pdf_job(db: Session, submission: Submission) -> Job | None:
+    """The newest render of this submission (queued, running, done or failed), if any."""
+    return queue.latest_job(db, "pdf", submission.intake_id)
 
 
 def submission_visibility(submission: Submission) -> Visibility:
@@ -96,8 +120,20 @@ def submission_summary(submission: Submission) -> Summary:
     )
 
 
-def render_pdf_bytes(intake: Intake, submission: Submission) -> bytes:
-    """Render the summary of a submission from its frozen answers, with them embedded as FHIR."""
+@dataclass(frozen=True)
+class PdfWork:
+    """A submission's PDF, ready to render: read inside a transaction, rendered after it."""
+
+    submission_id: int
+    public_id: str
+    job: RenderJob
+
+
+def pdf_work(intake: Intake, submission: Submission) -> PdfWork:
+    """The HTML and embedded answers of a submission's PDF, from its frozen answers.
+
+    Raises ``UnknownCatalogVersion`` when the catalog version they were given under is gone.
+    """
     summary = submission_summary(submission)
     header = pdf_header(intake, submission)
     try:
@@ -106,32 +142,51 @@ def render_pdf_bytes(intake: Intake, submission: Submission) -> bytes:
         # Answers from an older catalog: the summary still prints; only the FHIR copy is missing.
         log.warning("PDF of intake %s rendered without its FHIR answers", intake.public_id)
         attachments = []
-    return pdf.render_summary_pdf(
+    job = pdf.summary_render_job(
         summary, header, current_app.config["PDF_PAGE_SIZE"], attachments=attachments
     )
+    return PdfWork(submission.id, intake.public_id, job)
 
 
-def store_pdf(submission: Submission) -> bool:
-    """Render and store the PDF; a failure is recorded and the submission still stands."""
+def render_pdf_bytes(work: PdfWork) -> bytes:
+    """Render prepared work (slow; raises ``RenderError``). Tests that never read a PDF swap
+    this for a stand-in (``tests/conftest.py``, ``shared_pdf``)."""
+    return pdf.render_pdf(work.job)
+
+
+def make_pdf(intake_id: int) -> bool:
+    """Render and store a submission's PDF unless it is stored; True when it is stored now.
+
+    Three steps, so that no transaction is open while the renderer works (on SQLite an open
+    session transaction holds the write lock, and every patient's save would wait for the
+    render): read and prepare; render; store, only if no PDF was stored meanwhile (one
+    submission, one PDF, whichever render ends first). A failed render is recorded on the
+    submission (its error type) and raised for the worker to retry.
+    """
+    with db.transaction() as tx:
+        submission = tx.scalars(select(Submission).where(Submission.intake_id == intake_id)).one()
+        if submission.pdf is not None:
+            return True
+        work = pdf_work(submission.intake, submission)
     try:
-        data = render_pdf_bytes(submission.intake, submission)
-    except Exception as exc:  # the submission must survive any renderer failure
-        log.exception("PDF rendering failed for intake %s", submission.intake.public_id)
-        submission.pdf_error = type(exc).__name__
-        return False
-    submission.pdf = data
-    submission.pdf_sha256 = hashlib.sha256(data).hexdigest()
-    submission.pdf_renderer = pdf.RENDERER_VERSION
-    submission.pdf_rendered_at = utcnow()
-    submission.pdf_error = None
+        data = render_pdf_bytes(work)
+    except Exception as exc:
+        with db.transaction() as tx:
+            failed = tx.get(Submission, work.submission_id, with_for_update=True)
+            assert failed is not None
+            if failed.pdf is None:
+                failed.pdf_error = type(exc).__name__
+        raise
+    with db.transaction() as tx:
+        stored = tx.get(Submission, work.submission_id, with_for_update=True)
+        assert stored is not None
+        if stored.pdf is None:
+            stored.pdf = data
+            stored.pdf_sha256 = hashlib.sha256(data).hexdigest()
+            stored.pdf_renderer = pdf.RENDERER_VERSION
+            stored.pdf_rendered_at = utcnow()
+            stored.pdf_error = None
     return True
-
-
-def stored_pdf(submission: Submission) -> bytes | None:
-    """The stored PDF, rendering it now if the first attempt failed."""
-    if submission.pdf is None:
-        store_pdf(submission)
-    return submission.pdf
 
 
 class NotSubmittedError(RuntimeError):

@@ -39,7 +39,7 @@ from intake.intakes.invitations import (
     find_by_token,
     link_status,
 )
-from intake.intakes.submissions import store_pdf, submit_intake
+from intake.intakes.submissions import submit_intake
 from intake.models import Intake
 from intake.patient import bp
 from intake.patient.access import (
@@ -299,16 +299,15 @@ def review() -> ResponseReturnValue:
 
 @bp.post("/submit")
 def submit() -> ResponseReturnValue:
-    """Freeze the answers (once), then render and store the PDF."""
+    """Freeze the answers (once) and queue their PDF: the background worker renders it, so the
+    patient's "Send" answers at once, whatever the answers cost to print. Sending again after a
+    render failed for good queues it again."""
     intake = current_intake()
     if intake is None:
         return _signed_out()
-    if intake.submission is None:
-        with db.transaction() as tx:
-            lock_for_update(tx, intake)
-            submission = submit_intake(tx, intake)
-        with db.transaction():
-            store_pdf(submission)
+    with db.transaction() as tx:
+        lock_for_update(tx, intake)
+        submit_intake(tx, intake)
     return redirect(url_for("patient.done"), 303)
 
 

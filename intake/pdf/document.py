@@ -121,6 +121,31 @@ def summary_html(summary: Summary, header: PdfHeader, page_size: str = "A4") -> 
     )
 
 
+def summary_render_job(
+    summary: Summary,
+    header: PdfHeader,
+    page_size: str = "A4",
+    *,
+    attachments: Sequence[PdfAttachment] = (),
+) -> RenderJob:
+    """What the renderer needs to make the summary's PDF: self-contained HTML and the files to
+    embed. Built while the answers are read; rendered after that transaction has ended."""
+    return RenderJob(summary_html(summary, header, page_size), tuple(attachments))
+
+
+def render_pdf(job: RenderJob) -> bytes:
+    """The PDF bytes, made by this process's renderer process (needs an app context).
+
+    Slow (about a second): called by the background worker and the CLI, never inside a database
+    transaction or a web request. Raises ``intake.pdf.renderer.RenderError`` when no PDF could
+    be made this time.
+    """
+    config = current_app.config
+    return RENDERER.render(
+        job, config["PDF_RENDER_TIMEOUT_SECONDS"], config["PDF_RENDERER_IDLE_SECONDS"]
+    )
+
+
 def render_summary_pdf(
     summary: Summary,
     header: PdfHeader,
@@ -128,15 +153,8 @@ def render_summary_pdf(
     *,
     attachments: Sequence[PdfAttachment] = (),
 ) -> bytes:
-    """The PDF bytes, made by this process's renderer process (needs an app context).
-
-    Raises ``intake.pdf.renderer.RenderError`` when no PDF could be made this time.
-    """
-    job = RenderJob(summary_html(summary, header, page_size), tuple(attachments))
-    config = current_app.config
-    return RENDERER.render(
-        job, config["PDF_RENDER_TIMEOUT_SECONDS"], config["PDF_RENDERER_IDLE_SECONDS"]
-    )
+    """The summary's PDF now (``summary_render_job`` then ``render_pdf``)."""
+    return render_pdf(summary_render_job(summary, header, page_size, attachments=attachments))
 
 
 def _file_part(name: str) -> str:
