@@ -198,6 +198,7 @@ def worker_command(processes: int, burst: bool, one: bool) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if burst:
+        worker.release_dead(app)
         click.echo(f"Done {worker.run_until_idle(app)} job(s).")
         return
     if one:

@@ -114,7 +114,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "DOB_ATTEMPTS": int(os.environ.get("DOB_ATTEMPTS", 5)),
         "PDF_PAGE_SIZE": os.environ.get("PDF_PAGE_SIZE", "A4"),
         # One PDF render may take this long before its renderer process is stopped (the
-        # submission stands; the PDF is made again when it is first asked for).
+        # submission stands; the background worker tries again).
         "PDF_RENDER_TIMEOUT_SECONDS": float(os.environ.get("PDF_RENDER_TIMEOUT_SECONDS", 60)),
         # A renderer process with no render for this long ends and gives its memory (about
         # 90 MB) back; the next render starts one again, about 0.5 s slower. 0: keep it.

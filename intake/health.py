@@ -9,6 +9,8 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from intake import db, migrate
+from intake.clock import as_utc, utcnow
+from intake.jobs import queue
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -29,4 +31,13 @@ def healthz() -> ResponseReturnValue:
             warned.add(problem)
             log.warning("not ready: %s; run `flask --app wsgi intake init-db`", problem)
         return jsonify(status="unavailable", database="ok", schema="not current"), 503
-    return jsonify(status="ok", database="ok", schema="current")
+    return jsonify(status="ok", database="ok", schema="current", jobs=_jobs())
+
+
+def _jobs() -> dict[str, float]:
+    """The background worker's queue: jobs waiting or running, and the oldest one's age. A
+    growing age means no worker is running (or it cannot keep up); the web side stays ready."""
+    with db.read_snapshot() as connection:
+        waiting, oldest = queue.queue_depth(connection)
+    age = (utcnow() - as_utc(oldest)).total_seconds() if oldest is not None else 0.0
+    return {"waiting": waiting, "oldest_seconds": round(age, 1)}

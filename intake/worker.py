@@ -21,16 +21,22 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from datetime import date
 from types import FrameType
 
 from flask import Flask
 
-from forms.loader import UnknownCatalogVersion
+from forms.loader import UnknownCatalogVersion, get_catalog
+from forms.logic import Visibility
 from intake import db
+from intake.clock import utcnow
 from intake.ehr import push
 from intake.intakes.submissions import make_pdf
 from intake.jobs import queue
 from intake.models import Job
+from intake.pdf import document as pdf
+from intake.pdf.renderer import RenderError
+from intake.pdf.summary import build_summary
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +99,15 @@ def _keep_lease(app: Flask, claimed: queue.Claimed, stop: threading.Event) -> No
                 log.warning("job %s: lease not renewed: %s", claimed.id, type(exc).__name__)
 
 
+def release_dead(app: Flask) -> int:
+    """Give back the jobs this host's dead workers held (as a restarted worker does first)."""
+    with app.app_context(), db.transaction() as tx:
+        released = queue.release_orphans(tx, socket.gethostname())
+    if released:
+        log.info("took up %s job(s) a stopped worker had left", released)
+    return released
+
+
 def run_until_idle(app: Flask, worker: str | None = None) -> int:
     """Do every job that is due now, then return how many were done (tests, ``--burst``)."""
     worker = worker or queue.worker_name()
@@ -105,10 +120,7 @@ def run_until_idle(app: Flask, worker: str | None = None) -> int:
 def run(app: Flask, poll_seconds: float, stop: threading.Event) -> None:
     """One worker process's loop: give back dead predecessors' jobs, then work until ``stop``."""
     worker = queue.worker_name()
-    with app.app_context(), db.transaction() as tx:
-        released = queue.release_orphans(tx, socket.gethostname())
-    if released:
-        log.info("took up %s job(s) a stopped worker had left", released)
+    release_dead(app)
     log.info("worker %s ready", worker)
     while not stop.is_set():
         try:
@@ -122,9 +134,8 @@ def run(app: Flask, poll_seconds: float, stop: threading.Event) -> None:
 
 def serve_one(app: Flask) -> None:
     """A worker process: lower priority, stop cleanly on SIGTERM/SIGINT (after the job at hand)."""
-    if not logging.getLogger().handlers:  # job ids and error types only: never patient data
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(process)d %(message)s")
     os.nice(int(app.config["WORKER_NICE"]))
+    warm_up(app)
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -133,6 +144,18 @@ def serve_one(app: Flask) -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     run(app, float(app.config["WORKER_POLL_SECONDS"]), stop)
+
+
+def warm_up(app: Flask) -> None:
+    """Start the renderer process and have it print an empty summary (no patient's), so the
+    first patient's PDF does not wait for WeasyPrint, fontconfig and the fonts to load."""
+    header = pdf.PdfHeader("Warm-up", date(2000, 1, 1), None, "WARM-UP", utcnow(), "UTC")
+    with app.app_context():
+        try:
+            empty = build_summary(get_catalog(), {}, Visibility())
+            pdf.render_pdf(pdf.summary_render_job(empty, header))
+        except RenderError as exc:  # the first real job will say so again, and be retried
+            log.warning("the PDF renderer did not start: %s", type(exc).__name__)
 
 
 def supervise(processes: int, command: list[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import inspect, select, text
 
 from intake import db, migrate
+from intake.clock import utcnow
+from intake.intakes.invitations import find_by_public_id
+from intake.jobs import queue
 from intake.models import AuditEvent
 from tests.conftest import load_intake
 
@@ -126,10 +130,22 @@ def test_commands_on_a_missing_or_older_schema_say_to_run_init_db(tmp_path: Path
     assert out.read_bytes().startswith(b"%PDF")
 
 
-def test_healthz(client) -> None:  # type: ignore[no-untyped-def]
+def test_healthz(app, client, submitted) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "schema": "current"}
+    assert response.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "schema": "current",
+        "jobs": {"waiting": 0, "oldest_seconds": 0.0},
+    }
+    with app.app_context(), db.transaction() as tx:  # a render waits, and no worker takes it
+        intake = find_by_public_id(tx, submitted())
+        intake.submission.pdf = None
+        job = queue.enqueue(tx, "pdf", intake.id)
+        job.created_at = utcnow() - timedelta(minutes=10)
+    jobs = client.get("/healthz").get_json()["jobs"]
+    assert jobs["waiting"] == 1 and 599 < jobs["oldest_seconds"] < 700
 
 
 @pytest.mark.own_database

@@ -135,9 +135,7 @@ def submit_demo(
         intake = find_by_public_id(tx, public_id)
         assert intake is not None
         intake.answers = demo_answers(catalog) if answers is None else answers
-        intake.detail_sections = sorted(
-            demo_detail_sections(catalog) if detail is None else detail
-        )
+        intake.detail_sections = sorted(demo_detail_sections(catalog) if detail is None else detail)
         intake.sections_saved = [s.id for s in catalog.sections]
         intake.opened_at = utcnow()
         submit_intake(tx, intake)

@@ -96,7 +96,7 @@ def _export(
 PDF_RETRY_SECONDS = 5
 
 
-def _pdf_failed() -> ResponseReturnValue:
+def _pdf_pending() -> ResponseReturnValue:
     response = problem(
         503,
         "The PDF of these answers is still being made (usually within seconds of the patient "
@@ -110,7 +110,7 @@ def _pdf_failed() -> ResponseReturnValue:
 def summary_pdf(public_id: str) -> ResponseReturnValue:
     found, submission, data = _export(public_id, "pdf.download", lambda _i, _s, pdf: pdf)
     if not isinstance(data, bytes):
-        return _pdf_failed()
+        return _pdf_pending()
     return _file_response(data, "application/pdf", summary_filename(found, submission))
 
 
@@ -122,7 +122,7 @@ def _json_export(
 ) -> ResponseReturnValue:
     found, submission, resource = _export(public_id, action, build)
     if not isinstance(resource, dict):
-        return _pdf_failed()
+        return _pdf_pending()
     name = summary_filename(found, submission, f"{kind}.json")
     return _file_response(fhir_json(resource), FHIR_JSON, name)
 

@@ -21,7 +21,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from intake.clock import utcnow
@@ -179,7 +179,7 @@ def _running(pid: int, alive: set[int] | None) -> bool:
     return True
 
 
-def queue_depth(db: Session) -> tuple[int, datetime | None]:
+def queue_depth(db: Session | Connection) -> tuple[int, datetime | None]:
     """How many jobs wait or run, and since when the oldest of them was queued."""
     count, oldest = db.execute(
         select(func.count(Job.id), func.min(Job.created_at)).where(Job.state.in_(JOB_ACTIVE))
