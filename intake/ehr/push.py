@@ -212,7 +212,13 @@ def deliver(
 
     Runs in the background worker (or the CLI), never in a web request.
     """
-    settings = configured_settings()
+    try:
+        settings, unset = (
+            configured_settings(),
+            "No EHR endpoint is configured (EHR_FHIR_BASE_URL).",
+        )
+    except NotConfiguredError as exc:  # changed since the send was queued: say so, do not retry
+        settings, unset = None, f"Sending to the EHR is not set up: {exc}"
     budget = float(current_app.config["EHR_SEND_BUDGET_SECONDS"])
     with db.transaction() as tx:
         upload = tx.get(EhrUpload, upload_id, with_for_update=True)
@@ -224,7 +230,7 @@ def deliver(
         assert intake is not None
         actor, public_id = upload.actor, intake.public_id
     if settings is None:
-        result = UploadResult("failed", "No EHR endpoint is configured (EHR_FHIR_BASE_URL).")
+        result = UploadResult("failed", unset)
     else:
         result = _send(settings, upload.intake_id, budget, client_factory)
     with db.transaction() as tx:
