@@ -96,7 +96,9 @@ def server(tmp: Path) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 def _app(env: dict[str, str]) -> Any:
-    os.environ.update({k: env[k] for k in ("INTAKE_ENV", "SECRET_KEY", "AUDIT_KEY", "DATABASE_URL")})
+    os.environ.update(
+        {k: env[k] for k in ("INTAKE_ENV", "SECRET_KEY", "AUDIT_KEY", "DATABASE_URL")}
+    )
     os.environ["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"]
     from intake import create_app
 
@@ -224,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
             busy["step save"].append(save_once(client, posted))
         renders = stored(app, ids)
         load = os.getloadavg()[0]
-    print(f"\nWhile the worker renders {args.renders} worst-input summaries (load average {load:.1f})")
+    print(
+        f"\nWhile the worker renders {args.renders} worst-input summaries (load average {load:.1f})"
+    )
     failed = False
     for name in idle:
         quiet, loaded = idle[name], busy[name]
