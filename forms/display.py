@@ -44,12 +44,15 @@ class Cell:
     """One table cell: either service text (labels) or the patient's own words.
 
     ``state`` is set when the text is a non-answer (Not sure, Prefer not to say) rather than an
-    answer; an empty cell is one the patient left blank.
+    answer; an empty cell is one the patient left blank. ``full_text`` is a choice in the words
+    the patient saw, where ``text`` has the clinician's short labels ("Fast/pounding heartbeat"):
+    the patient's own review prints it.
     """
 
     text: str = ""
     patient_text: str | None = None
     state: bool = False
+    full_text: str | None = None
 
 
 @dataclass(frozen=True)

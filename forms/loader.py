@@ -59,12 +59,13 @@ _ITEM_KEYS = {
     "nonanswer_exempt",
     "respondent",
     "declines",
+    "before_visit",
     "sources",
 }
 #: Keys that say how the service reads the answers, not what the patient was asked: the digest
 #: of a released version leaves them out, so they can be added to it later (its questions,
 #: options and codes stay as released).
-READING_ITEM_KEYS = ("respondent", "declines")
+READING_ITEM_KEYS = ("respondent", "declines", "before_visit")
 READING_REACTION_KEYS = ("parts",)
 
 
@@ -174,6 +175,7 @@ def _item(
         nonanswer_exempt=bool(raw.get("nonanswer_exempt", False)),
         respondent=bool(raw.get("respondent", False)),
         declines=raw.get("declines"),
+        before_visit=raw.get("before_visit"),
         reaction_part=reaction_part,
         sources=tuple(raw.get("sources") or ()),
     )

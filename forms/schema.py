@@ -24,6 +24,13 @@ NON_ANSWER_TEXT: dict[str, str] = {NOT_SURE: "Not sure", PREFER_NOT: "Prefer not
 #: Codes that say "nothing of the kind"; in a multi-choice they must be exclusive.
 NONE_CODES = ("none", "no_change", "never_tested")
 
+#: How an item is brought forward to the top of the clinician's summary ("Before the visit"):
+#: ``own_words``, the patient's own words about this visit, printed first whatever the answer
+#: (a blank says "Not answered"); ``answered``, printed after them whenever the patient gave
+#: any answer, a non-answer included. The same rule for every patient: never ranked or scored.
+BeforeVisit = Literal["own_words", "answered"]
+BEFORE_VISIT_KINDS: tuple[BeforeVisit, ...] = ("own_words", "answered")
+
 #: Years a patient can give: wide enough for anyone alive, narrow enough to catch typos.
 YEAR_MIN = 1900
 
@@ -108,6 +115,8 @@ class Item:
     respondent: bool = False
     #: The answer by which the patient declines the rest of the section (a consent question).
     declines: str | None = None
+    #: Whether, and how, the answer is brought forward "Before the visit" (``BeforeVisit``).
+    before_visit: BeforeVisit | None = None
     reaction_part: str | None = None
     sources: tuple[str, ...] = ()
 
@@ -131,7 +140,9 @@ class ReactionBlock:
     embedded_in: str | None = None
     #: Where each part of the block is asked (``noticed``, ``onset``, ``how_often``,
     #: ``last_time``): item ids of the expanded block, or the fields of the list it is embedded
-    #: in. A part the block does not ask is missing.
+    #: in. A part the block does not ask is missing. A list also names its ``subject``: the
+    #: field in which the patient names what each row is about (the food, the medicine), which
+    #: the at-a-glance table prints in the patient's words.
     parts: Mapping[str, str] = field(default_factory=dict)
 
 

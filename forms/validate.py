@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from forms.schema import NON_ANSWERS, NOT_SURE, PREFER_NOT, Catalog, Item
+from forms.schema import BEFORE_VISIT_KINDS, NON_ANSWERS, NOT_SURE, PREFER_NOT, Catalog, Item
 
 #: Longest free text a patient may type in any one box; long notes stay printable and fast.
 MAX_TEXT_LENGTH = 5000
@@ -191,9 +191,40 @@ def _check_reading(catalog: Catalog) -> list[str]:
                 for part, name in block.parts.items()
                 if name not in fields
             ]
+            subject = block.parts.get("subject")
+            named = next((f for f in host.fields if f.id == subject), None)
+            if named is not None and not named.kind.free_text:
+                problems.append(
+                    f"section {section.id}: the subject {subject!r} is not the patient's words"
+                )
             conditions = host.enable_when.conditions if host.enable_when else ()
             if len(conditions) != 1 or conditions[0].op != "=":
                 problems.append(f"{host.id}: a list with a reaction block needs one '=' gate")
+    return problems + _check_before_visit(catalog)
+
+
+def _own_words(item: Item) -> bool:
+    """Whether the answer is words the patient typed: a text box, or a list of text boxes."""
+    if item.kind.repeating:
+        return bool(item.fields) and all(f.kind.free_text for f in item.fields)
+    return item.kind.free_text
+
+
+def _check_before_visit(catalog: Catalog) -> list[str]:
+    """What the summary brings forward "Before the visit" is named by the catalog, validly."""
+    problems = []
+    for item in catalog.items():
+        if item.before_visit is None:
+            continue
+        if item.before_visit not in BEFORE_VISIT_KINDS:
+            problems.append(
+                f"{item.id}: before_visit is {item.before_visit!r}, not one of "
+                f"{', '.join(BEFORE_VISIT_KINDS)}"
+            )
+        elif item.before_visit == "own_words" and not _own_words(item):
+            problems.append(f"{item.id}: before_visit own_words needs a text answer")
+    if not any(item.before_visit == "own_words" for item in catalog.items()):
+        problems.append("before_visit: no question asks the patient about the visit in own words")
     return problems
 
 

@@ -105,7 +105,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("INTAKE_TIMEZONE", "UTC"),
         "INTAKE_TIMEZONE": os.environ.get("INTAKE_TIMEZONE", "UTC"),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
-        "CLINIC_NAME": os.environ.get("CLINIC_NAME", "your clinic"),
+        # Unset: pages name no clinic (the header printed "your clinic" in lower case).
+        "CLINIC_NAME": os.environ.get("CLINIC_NAME", "").strip(),
         "CLINIC_CONTACT": os.environ.get(
             "CLINIC_CONTACT",
             "the clinic that sent you this link (the phone number is on your appointment letter)",

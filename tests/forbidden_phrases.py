@@ -59,8 +59,24 @@ FORBIDDEN_ALL = [
     r"\byour triggers?\b",
 ]
 
-# Patient-facing form and review page only (the clinician PDF may show the article's category
-# names as small "topic area" labels, e.g. "Topic area: Mitochondrial dysfunction").
+# The referral article's category names that read as a finding beside an answer ("Chronic pain:
+# Reported", in a document that goes into the patient's record). Everywhere the service prints an
+# answer (patient pages, the PDF, the clinic's intake page) topics are named by what was asked;
+# the category names appear once, in the PDF's and the page's appendix, never next to an answer
+# (issue 17). Scan the clinician's surfaces with their appendix cut off.
+CONDITION_WORDS = [
+    r"\bmitochondrial dysfunction\b",
+    r"\bdental foc(i|us)\b",
+    r"\bhormonal imbalances?\b",
+    r"\bmicronutrient deficienc(y|ies)\b",
+    r"\bchronic (pain|stress|infections?)\b",
+    r"\btoxi(c|city|n|ns)\b",
+    r"\bheavy metals?\b",
+    r"\bsleep disorders?\b",
+    r"\btrauma\b",
+]
+
+# Patient-facing form and review page only.
 FORBIDDEN_PATIENT_FORM = [
     r"\bmitochondrial dysfunction\b",
     r"\bdental foc(i|us)\b",
@@ -73,7 +89,8 @@ FORBIDDEN_PATIENT_FORM = [
 ]
 
 COMPILED_ALL = [re.compile(p) for p in FORBIDDEN_ALL]
-COMPILED_FORM = [re.compile(p) for p in FORBIDDEN_PATIENT_FORM]
+COMPILED_FORM = [re.compile(p) for p in FORBIDDEN_PATIENT_FORM + CONDITION_WORDS]
+COMPILED_CONDITIONS = [re.compile(p) for p in CONDITION_WORDS]
 
 
 def normalise(text: str) -> str:
@@ -91,3 +108,9 @@ def violations(text: str, patient_form: bool = False) -> list[str]:
     t = normalise(text)
     pats = COMPILED_ALL + (COMPILED_FORM if patient_form else [])
     return [p.pattern for p in pats if p.search(t)]
+
+
+def condition_words(text: str) -> list[str]:
+    """The article category names in ``text`` that must never stand next to an answer."""
+    t = normalise(text)
+    return [p.pattern for p in COMPILED_CONDITIONS if p.search(t)]

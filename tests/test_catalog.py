@@ -60,7 +60,7 @@ def test_patient_titles_are_plain() -> None:
 
 def test_catalog_has_a_version_and_core_and_optional_items() -> None:
     catalog = get_catalog()
-    assert catalog.version == "1.1"
+    assert catalog.version == "1.2"
     assert all(s.core_items for s in catalog.sections)
     assert sum(1 for i in catalog.items() if not i.core) > 50
 
@@ -112,6 +112,31 @@ def test_catalog_has_a_version_and_core_and_optional_items() -> None:
                 enable_when={"item": "diet.reacts_food", "op": "!=", "answer": "no"}
             ),
             "needs one '=' gate",
+        ),
+        # What the summary brings forward "Before the visit", and what a list's rows are about.
+        (lambda d: _item(d, "trauma.discuss").update(before_visit="urgent"), "not one of"),
+        (
+            lambda d: _item(d, "general.severe_episode").update(before_visit="own_words"),
+            "own_words needs a text answer",
+        ),
+        (
+            lambda d: _item(d, "general.severe_list").update(before_visit="own_words"),
+            "own_words needs a text answer",
+        ),
+        (
+            lambda d: [
+                _item(d, i).pop("before_visit")
+                for i in ("general.visit_priorities", "general.main_concerns")
+            ],
+            "no question asks the patient about the visit in own words",
+        ),
+        (
+            lambda d: _section(d, "diet")["reaction"]["parts"].update(subject="onset"),
+            "the subject 'onset' is not the patient's words",
+        ),
+        (
+            lambda d: _section(d, "med")["reaction"]["parts"].update(subject="brand"),
+            "names a missing field 'brand'",
         ),
     ],
 )
@@ -198,9 +223,9 @@ def test_an_unknown_version_is_refused_clearly() -> None:
 
 
 def test_reading_keys_leave_a_released_digest_as_it_was(tmp_path: Path) -> None:
-    """``respondent``, ``declines`` and a reaction block's ``parts`` say how the summary reads the
-    answers, not what was asked: a released version may gain them; a question's words may not
-    change."""
+    """``respondent``, ``declines``, ``before_visit`` and a reaction block's ``parts`` say how the
+    summary reads the answers, not what was asked: a released version may gain them (1.0 and 1.1
+    gained ``before_visit`` and the ``subject`` part); a question's words may not change."""
     data = yaml.safe_load(CATALOG_PATH.read_text(encoding="utf-8"))
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
@@ -208,6 +233,8 @@ def test_reading_keys_leave_a_released_digest_as_it_was(tmp_path: Path) -> None:
     _item(data, "general.completed_by").pop("respondent")
     _item(data, "trauma.consent").pop("declines")
     _section(data, "diet")["reaction"].pop("parts")
+    for item_id in ("general.visit_priorities", "general.severe_episode", "trauma.discuss"):
+        _item(data, item_id).pop("before_visit")
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     assert content_digest(path) == before
     _item(data, "general.completed_by")["text"] += "?"

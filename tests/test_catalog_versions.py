@@ -18,6 +18,7 @@ import forms.loader
 from forms.loader import CATALOG_PATH, get_catalog
 from intake import db
 from intake.intakes.demo import demo_answers
+from intake.intakes.submissions import store_pdf, submit_intake
 from intake.models import Intake
 from tests.clinic_accounts import login, make_user
 from tests.conftest import Invited, load_intake, run_jobs, sign_in
@@ -156,3 +157,41 @@ def test_the_worklist_counts_each_intake_s_sections_in_its_own_version(
     assert f"1 of {sections_before} sections" in worklist
     page = squash(client.get(f"/clinic/intakes/{patient.public_id}").get_data(as_text=True))
     assert f"1 of {sections_before} sections" in page
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_answers_stored_under_an_earlier_version_still_show_print_and_export(
+    app: Flask, invite: Callable[..., Invited], tmp_path: Path, version: str
+) -> None:
+    """Intakes sent before 1.2 keep their questions everywhere, and get "Before the visit" from
+    the reading keys their archived files gained: their own free-text concerns and goals."""
+    catalog = get_catalog(version)
+    answers = demo_answers(catalog)
+    invited = invite()
+    with app.app_context():
+        with db.transaction() as tx:
+            intake = tx.scalars(select(Intake).where(Intake.public_id == invited.public_id)).one()
+            intake.catalog_version = version
+            intake.answers = answers
+            intake.detail_sections = [s.id for s in catalog.sections]
+            submission = submit_intake(tx, intake)
+        with db.transaction():
+            assert store_pdf(submission)
+    stored = load_intake(app, invited.public_id).submission
+    assert stored is not None and stored.pdf is not None
+    text = squash(pdf_text(stored.pdf, tmp_path))
+    first = text[: text.index("At a glance")]
+    assert f"catalog version {version}" in first and "Before the visit" in first
+    for item_id in ("general.main_concerns", "closing.visit_goals"):
+        assert f"“{squash(answers[item_id])}”" in first, item_id
+
+    make_user(app)
+    staff = app.test_client()
+    assert login(staff).status_code == 303
+    page = staff.get(f"/clinic/intakes/{invited.public_id}").get_data(as_text=True)
+    assert 'id="before-visit"' in page and catalog.item("closing.visit_goals").text in page
+    api = f"/clinic/api/v1/intakes/{invited.public_id}/questionnaire-response"
+    response = staff.get(api)
+    assert response.status_code == 200
+    assert response.get_json()["questionnaire"].endswith(f"|{version}")
+    assert staff.get(f"/fhir/Questionnaire/intake-history-{version}").status_code == 200

@@ -144,21 +144,27 @@ def test_running_header_keeps_a_long_identity_whole_and_names_the_section(
         f"{header.patient_name} · DOB {header.date_of_birth.isoformat()} · MRN {header.mrn}"
         f" · Intake {header.intake_id}"
     )
-    headings = [
-        "At a glance: reactions the patient reported, by topic",
-        *(s.title_pdf for s in summary.sections),
+    # The headings and their pages from the PDF's outline: the at-a-glance table names its
+    # topics in the headings' own words, so the page text cannot tell a heading from a row.
+    reader = PdfReader(BytesIO(data))
+    outline = [
+        (reader.get_destination_page_number(entry), entry.title)
+        for entry in reader.outline[1]  # the h2 under the document's title
     ]
-    current = ""
+    assert [title for _, title in outline][:2] == [
+        "Before the visit",
+        "At a glance: reactions the patient reported, by topic",
+    ]
+    assert [title for _, title in outline][2:-1] == [s.title_pdf for s in summary.sections]
     assert len(headers) >= 6
     for number, (top, body) in enumerate(zip(headers, bodies, strict=True), start=1):
         lines = [squash(line) for line in top.splitlines() if line.strip()]
         if number > 1:
             opens_with = squash(body.splitlines()[0]) if body.strip() else ""
-            expected = opens_with if opens_with in headings else current
+            before = [title for page, title in outline if page < number - 1]
+            on_page = [title for page, title in outline if page == number - 1]
+            expected = on_page[0] if on_page and on_page[0] == opens_with else before[-1]
             assert lines == [identity, f"Section: {expected}"], number
-        on_page = [h for h in headings if h in squash(body)]
-        if on_page:
-            current = max(on_page, key=lambda h: squash(body).rfind(h))
 
 
 @pytest.mark.parametrize("page_size", ["A4", "Letter"])
@@ -184,7 +190,7 @@ def test_first_page_has_title_submission_and_every_topic_in_catalog_order(
     assert f"catalog version {get_catalog().version}" in first
 
     column = _overview_topic_column(data, tmp_path)
-    titles = [s.title for s in get_catalog().sections if s.overview_row]
+    titles = [s.title_pdf for s in get_catalog().sections if s.overview_row]
     assert len(titles) == 14  # the 13 article categories and the other physical triggers
     position = 0
     for title in titles:
@@ -231,10 +237,12 @@ def _glance_cells(data: bytes, tmp_path: Path) -> dict[str, list[str]]:
     heading = [w for w in words if abs(w[0] - top) < 1]
     starts = [w[1] for w in heading if w[3] in ("Patient", "Reactions", "How", "Last")]
     assert len(starts) == 5
-    below = sorted(w for w in words if w[0] > top + 12)  # under the two-line heading
+    # Under the two-line heading, without the lines naming a list's rows (they span the columns).
+    named = {w[0] for i, w in enumerate(words) if w[3] == "Named" and words[i + 1][3] == "by"}
+    below = sorted(w for w in words if w[0] > top + 12 and w[0] not in named)
     topic_words = [w for w in below if w[2] < starts[0]]
-    # Each topic's cell starts with its title; the table ends at the next heading or the footer.
-    titles = [s.title for s in get_catalog().sections if s.overview_row]
+    # Each topic's cell starts with its title ...
+    titles = [s.title_pdf for s in get_catalog().sections if s.overview_row]
     row_tops, n = [], 0
     for title in titles:
         first = title.split()[0]
@@ -242,7 +250,8 @@ def _glance_cells(data: bytes, tmp_path: Path) -> dict[str, list[str]]:
             n += 1
         row_tops.append(topic_words[n][0])
         n += len(title.split())
-    end = next(w[0] for w in topic_words[n:] if w[3] in ("General", "This"))
+    # ... and ends at its key ("A topic also reads"), the first section or the footer.
+    end = next(w[0] for w in topic_words[n:] if w[3] in ("A", "About", "This"))
     cells = {}
     for title, y0, y1 in zip(titles, row_tops, [*row_tops[1:], end], strict=True):
         row = [w for w in below if y0 - 2 <= w[0] < y1 - 2]
@@ -259,7 +268,7 @@ def test_page_one_names_every_state_in_the_words_of_its_key(render: Render, tmp_
     data = render(mixed_answers(catalog), detail=MIXED_DETAIL)
     cells = _glance_cells(data, tmp_path)
     for section_id, (status, *follow_ups) in MIXED_GLANCE.items():
-        row = cells[catalog.section(section_id).title]
+        row = cells[catalog.section(section_id).title_pdf]
         if follow_ups:
             assert row[0] == status and row[2:] == follow_ups, (section_id, row)
             assert row[1], section_id  # reactions, or a state: never a blank
@@ -269,7 +278,10 @@ def test_page_one_names_every_state_in_the_words_of_its_key(render: Render, tmp_
 
     first = squash(pages_of(pdf_text(data, tmp_path))[0])
     assert "Not asked" not in first
-    key = first[first.index("Besides answers as given") : first.index("At a glance: reactions")]
+    both = squash(" ".join(pages_of(pdf_text(data, tmp_path))[:2]))
+    key = both[both.index("Besides answers as given") : both.index("Before the visit")]
+    glance_key = both.index("A topic also reads")
+    key += both[glance_key : both.index("About your health", glance_key)]
     terms = (
         "Reported",
         "None noticed",
@@ -287,7 +299,7 @@ def test_page_one_names_every_state_in_the_words_of_its_key(render: Render, tmp_
         assert any(status.startswith(term.split(" (")[0]) for term in terms), status
 
     body = squash(body_text(data, tmp_path))
-    trauma = "Trauma (patient-reported exposure only) Form page: Hard or frightening experiences"
+    trauma = catalog.section("trauma").title_pdf
     assert f"{trauma} Patient chose not to answer this section." in body
 
 
@@ -347,12 +359,12 @@ def test_five_answer_states_are_printed_in_words(render: Render, tmp_path: Path)
         "On a usual night, about how many hours do you sleep?": "Not sure",
         "In the past 7 days, how would you rate your sleep?": "Prefer not to say",
         "Since they started, how have your symptoms changed?": "Not answered",
-        "What happened, and about when?": "Not shown (did not apply to earlier answers)",
+        "What changed, and about when?": "Not shown (did not apply to earlier answers)",
     }
     for question, state in expected.items():
         assert re.search(re.escape(question) + r"\s{2,}" + re.escape(state), text), question
     flat = squash(text)
-    dental = "Dental history Topic area: Dental foci · Form page: Teeth and gums"
+    dental = catalog.section("dental").title_pdf
     assert f"{dental} Skipped: no answers in this section." in flat
     hidden = sum(not item.core for item in catalog.section("energy").items)
     assert f"Optional detail questions not opened: {hidden}" in flat
@@ -457,7 +469,10 @@ def test_thai_devanagari_arabic_and_ethiopic_print_as_letters_and_come_back_out(
 
 def test_no_fraction_or_total_outside_patient_text(app: Flask, tmp_path: Path) -> None:
     catalog = get_catalog()
-    answers = {**demo_answers(catalog), "closing.visit_goals": "Pain was 7/10 and 2/3 of days bad"}
+    answers = {
+        **demo_answers(catalog),
+        "closing.anything_else": "Pain was 7/10 and 2/3 of days bad",
+    }
     opened = Visibility(detail_sections=frozenset(demo_detail_sections(catalog)))
     with app.app_context():
         page_html = summary_html(build_summary(catalog, answers, opened), HEADER)

@@ -303,8 +303,10 @@ def test_tag_tree_reads_in_html_order_without_running_headers(
             headings[tagged.heading] = words.strip()
     assert list(headings.values()) == [
         "Pre-visit history: patient-reported",
+        "Before the visit",
         "At a glance: reactions the patient reported, by topic",
         *(section.title_pdf for section in summary.sections),
+        "Appendix: topics and the referral article’s categories",
     ]
 
     # The running header, footer and page numbers repeat on every page: a screen reader

@@ -68,7 +68,7 @@ def test_overview_has_one_row_per_category_in_catalog_order() -> None:
         s.id for s in get_catalog().sections if s.overview_row
     ]
     assert rows["stress"].status == "reported"
-    assert _texts(rows["stress"].reactions) == "Hives; Flushing / hot flushes"
+    assert _texts(rows["stress"].reactions) == "Hives; Flushing / hot flashes"
     assert rows["stress"].onset == (Mark("Minutes"),)
     assert rows["sleep"].status == "none"
     assert rows["energy"].status == "not_sure"

@@ -8,8 +8,9 @@ element) before scanning; the canaries prove both the scanner and the stripping 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -21,10 +22,12 @@ from intake.intakes.demo import demo_answers, demo_detail_sections, demo_pdf_hea
 from intake.pdf import document as pdf
 from intake.pdf.engine import render_html_pdf
 from intake.pdf.summary import build_summary
+from tests.clinic_accounts import login, make_user
 from tests.conftest import Invited, post_step
 from tests.extracted_text import PATIENT_TEXT, visible_text
-from tests.forbidden_phrases import violations
+from tests.forbidden_phrases import condition_words, violations
 from tests.formdata import section_formdata
+from tests.mixed import MIXED_DETAIL, mixed_answers
 
 
 def catalog_strings() -> Iterator[tuple[str, str]]:
@@ -90,12 +93,18 @@ def _pdf_text(data: bytes, tmp_path: Path) -> str:
     return out.stdout.decode("utf-8")
 
 
-def _demo_html(app: Flask, patient_note: str | None = None) -> str:
+def _demo_html(
+    app: Flask,
+    patient_note: str | None = None,
+    answers: dict[str, Any] | None = None,
+    detail: frozenset[str] | None = None,
+) -> str:
     catalog = get_catalog()
-    answers = demo_answers(catalog)
+    answers = demo_answers(catalog) if answers is None else answers
     if patient_note:
         answers["closing.anything_else"] = patient_note
-    summary = build_summary(catalog, answers, Visibility(frozenset(demo_detail_sections(catalog))))
+    opened = frozenset(demo_detail_sections(catalog)) if detail is None else detail
+    summary = build_summary(catalog, answers, Visibility(opened))
     header = demo_pdf_header("ABCD-EFGH-JKMN", "UTC")
     with app.test_request_context():
         return pdf.summary_html(summary, header)
@@ -146,3 +155,53 @@ def test_canary_patient_words_are_printed_but_not_held_against_the_service(
     assert "you should take X" in " ".join(whole.split())  # printed verbatim ...
     assert violations(whole)  # ... so an unstripped scan would flag it
     assert violations(_service_pdf_text(app, html, tmp_path)) == []  # the service's words are clean
+
+
+# --- issue 17: the article's category names never stand next to an answer -----------------------
+
+APPENDIX = "Appendix: topics and the referral article"
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["demo", "mixed-with-a-no"])
+def test_pdf_names_each_topic_by_what_was_asked(
+    app_without_database: Flask, tmp_path: Path, mixed: bool
+) -> None:
+    """Page 1, every heading and every answer read without "Chronic pain", "Dental foci",
+    "Toxins"...: those appear once, in the appendix. The mixed answers say "No" to ongoing pain,
+    so its section is headed by what was asked ("Pain"), not by a condition."""
+    app = app_without_database  # renders only: never the database
+    catalog = get_catalog()
+    answers = mixed_answers(catalog) if mixed else None
+    html = _demo_html(app, answers=answers, detail=MIXED_DETAIL if mixed else None)
+    text = _service_pdf_text(app, html, tmp_path)
+    body, appendix = text.split(APPENDIX, 1)
+    assert condition_words(body) == []
+    assert len(condition_words(appendix)) == 9, "the appendix names the categories (canary)"
+    if mixed:
+        assert "Pain Not shown (did not apply to earlier answers)" in " ".join(body.split())
+
+
+def test_a_category_name_next_to_an_answer_is_caught() -> None:
+    for planted in (
+        "Topic area: Mitochondrial dysfunction",
+        "Dental foci Reported",
+        "Hormonal imbalances",
+        "Micronutrient deficiencies",
+        "Chronic pain No",
+        "Toxins (environmental exposures)",
+        "Trauma (patient-reported exposure only)",
+    ):
+        assert condition_words(planted), planted
+    assert condition_words("Teeth and gums (dental history) Reported") == []
+
+
+@pytest.mark.usefixtures("shared_pdf")
+def test_the_clinic_page_names_each_topic_by_what_was_asked(
+    app: Flask, client: FlaskClient, submitted: Callable[..., str]
+) -> None:
+    make_user(app)
+    assert login(client).status_code == 303
+    html = client.get(f"/clinic/intakes/{submitted()}").get_data(as_text=True)
+    body, appendix = html.split('id="topic-areas"')
+    assert condition_words(visible_text(body)) == []
+    assert len(condition_words(visible_text(appendix))) == 9  # canary: the appendix is there

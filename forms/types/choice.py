@@ -73,7 +73,11 @@ class SingleType(ChoiceType):
         return Display(lines=(mark(question, stored),))
 
     def cell(self, question: ListField, stored: Any) -> Cell:
-        return Cell(option_text(question, str(stored), short=True), state=_non_answer(stored))
+        return Cell(
+            option_text(question, str(stored), short=True),
+            state=_non_answer(stored),
+            full_text=option_text(question, str(stored)),
+        )
 
     def _pick(self, codes: list[str]) -> Any:
         return codes[0]
@@ -124,7 +128,8 @@ class MultiType(ChoiceType):
 
     def cell(self, question: ListField, stored: Any) -> Cell:
         text = "; ".join(option_text(question, code, short=True) for code in stored)
-        return Cell(text, state=_non_answer(stored))
+        full = "; ".join(option_text(question, code) for code in stored)
+        return Cell(text, state=_non_answer(stored), full_text=full)
 
     def _pick(self, codes: list[str]) -> Any:
         return codes[:2]

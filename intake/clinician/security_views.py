@@ -126,7 +126,7 @@ def _settings_page(
 ) -> ResponseReturnValue:
     qr_code = secret_text = None
     if secret is not None:
-        issuer = str(current_app.config["CLINIC_NAME"])
+        issuer = str(current_app.config["CLINIC_NAME"] or "Pre-visit intake")
         uri = totp.provisioning_uri(secret, user.email, issuer)
         qr_code = totp.qr_code_svg(uri, _("QR code for your authenticator app"))
         secret_text = totp.format_secret(secret)

@@ -74,6 +74,11 @@ _REACTION_OTHER = {
 _ANSWERS: dict[str, Any] = {
     # general
     "general.completed_by": "self",
+    "general.visit_priorities": [
+        {"topic": "Understand what happens on bad days"},
+        {"topic": "What to do when a reaction starts, away from home"},
+        {"topic": "Travel in the spring: flights and long car rides"},
+    ],
     "general.main_concerns": (
         "Sudden flushing and a racing heart, often after meals. Brain fog most afternoons. "
         "Hives that come and go, and an upset stomach on bad days."
@@ -114,7 +119,8 @@ _ANSWERS: dict[str, Any] = {
     # stress
     "stress.level_month": "fairly_often",
     "stress.control_month": "sometimes",
-    "stress.cope_month": "sometimes",
+    "stress.cope_month": "sometimes",  # 1.0 and 1.1
+    "stress.not_coping_month": "sometimes",
     "stress.ongoing": "yes",
     "stress.sources": ["work", "health"],
     "stress.duration": "y1_5",
@@ -284,8 +290,10 @@ _ANSWERS: dict[str, Any] = {
     # hormone
     "hormone.periods": "have",
     "hormone.cycle_change": ["before", "during"],
-    "hormone.pregnant_now": "no",
-    "hormone.pregnancy_change": "not_applicable",
+    "hormone.pregnant_now": "no",  # 1.0 and 1.1
+    "hormone.pregnancy_change": "not_applicable",  # 1.0 and 1.1
+    "hormone.pregnancy_now": ["none"],
+    "hormone.pregnancy_changes": ["not_applicable"],
     "hormone.medicines": ["birth_control"],
     "hormone.medicine_change": "Flushing got less after changing to a different pill in 2022.",
     "hormone.thyroid_told": "no",
@@ -316,7 +324,7 @@ _ANSWERS: dict[str, Any] = {
         "Grandmother's remedy from Kraków, \u201cziołowa herbata\u201d (herbal tea), seems to "
         "make no difference either way."
     ),
-    "closing.visit_goals": "To understand what happens on bad days and plan for travel.",
+    "closing.visit_goals": "To understand what happens on bad days and plan for travel.",  # 1.0, 1.1
 }
 
 

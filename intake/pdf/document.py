@@ -30,7 +30,7 @@ from intake.pdf.renderer import RENDERER
 from intake.pdf.summary import Summary
 
 #: Stored with every PDF. The renderer process runs the WeasyPrint installed beside this code.
-RENDERER_VERSION = f"weasyprint {version('weasyprint')} / summary template 5"
+RENDERER_VERSION = f"weasyprint {version('weasyprint')} / summary template 6"
 PAGE_SIZES = ("A4", "Letter")
 
 #: Font families the summary needs, and the Debian package that provides each. Emoji come from
