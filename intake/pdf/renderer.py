@@ -6,7 +6,8 @@ for the next. It ends when its parent does (closing the pipe is its signal), or 
 ``idle_seconds`` without a job; the next render then starts a new one. Why a separate process at
 all is said in ``intake.pdf.engine``.
 
-Failures are exceptions the caller records (``intake.intakes.submissions.store_pdf``):
+Failures are exceptions the caller records (``intake.intakes.submissions.make_pdf``, for the
+background worker to retry):
 
 - ``RenderTimeout``: the render took longer than its limit; the process is killed, the next
   render starts a new one;
