@@ -38,6 +38,7 @@ from intake.pdf.job import RenderJob
 from intake.pdf.renderer import RENDERER
 from intake.worker import run as run_worker
 from intake.worker import run_until_idle
+from tests.accessibility import CheckedBrowser, Findings, init_script
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, unavailable
 from tests.loopback_fhir import fhir, fhir_server  # noqa: F401  (fixtures: the loopback FHIR server)
 
@@ -381,8 +382,19 @@ def live_app(tmp_path: Path) -> Iterator[tuple[Any, str]]:
             db.engine().dispose()
 
 
+@pytest.fixture
+def browser(_chromium: Any) -> Iterator[CheckedBrowser]:
+    """The run's Chromium, for one test: every page its contexts load is checked by axe-core
+    (``tests/accessibility.py``), and the test fails on any WCAG 2.2 A or AA violation."""
+    checked = CheckedBrowser(_chromium, Findings(), init_script())
+    yield checked
+    found = checked.findings
+    assert not found.violations, "accessibility violations:\n" + "\n".join(found.violations)
+    assert found.checked or not found.loads, "pages were loaded, but axe-core checked none"
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def _chromium() -> Iterator[Any]:
     """Headless Chromium (skipped where it is missing, a failure in CI), started once per run
     (about a second each time): every test opens a context of its own in it, with its own empty
     cookies, storage and cache, and closes it."""

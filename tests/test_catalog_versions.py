@@ -168,13 +168,12 @@ def test_answers_stored_under_an_earlier_version_still_show_print_and_export(
     catalog = get_catalog(version)
     answers = demo_answers(catalog)
     invited = invite()
-    with app.app_context():
-        with db.transaction() as tx:
-            intake = tx.scalars(select(Intake).where(Intake.public_id == invited.public_id)).one()
-            intake.catalog_version = version
-            intake.answers = answers
-            intake.detail_sections = [s.id for s in catalog.sections]
-            submit_intake(tx, intake)
+    with app.app_context(), db.transaction() as tx:
+        intake = tx.scalars(select(Intake).where(Intake.public_id == invited.public_id)).one()
+        intake.catalog_version = version
+        intake.answers = answers
+        intake.detail_sections = [s.id for s in catalog.sections]
+        submit_intake(tx, intake)
     assert run_jobs(app) == 1
     stored = load_intake(app, invited.public_id).submission
     assert stored is not None and stored.pdf is not None
