@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from flask import request
+from flask_babel import gettext
 
 from forms.builder import SectionForm, section_form_class
 from forms.logic import Visibility, value_state, visible_items
@@ -19,20 +20,30 @@ from intake.intakes.drafts import (
     move_to,
     place_after,
     save_step,
+    section_version,
     set_detail,
     visibility_for,
 )
 from intake.models import Intake
-from intake.patient.access import resume_ticket
+from intake.patient.access import signed_in
+from intake.patient.tickets import resume_ticket
 
 
 @dataclass(frozen=True)
 class FieldError:
-    """One message, tied to the input it is about (its id is the error summary's link target)."""
+    """One message, tied to the input it is about (its id is the error summary's link target),
+    and the question it is about in words (the summary names it: "Please keep this shorter"
+    alone does not say which of twenty boxes)."""
 
     item_id: str
     target: str
     message: str
+    question: str = ""
+
+
+#: The steps that show the notice that the form is not watched, and what to do in an emergency
+#: (also the welcome and done pages): those that ask about distressing experiences.
+URGENT_SECTIONS = frozenset({"trauma"})
 
 
 @dataclass
@@ -45,7 +56,8 @@ class StepPage:
     form: SectionForm
     index: int
     resume: str | None
-    version: int | None
+    #: The section's stored answers the page was drawn from (``section_version``).
+    version: str | None
     detail_on: bool
     optional_count: int = 0
     #: Optional questions of this part with a stored answer: sent only while they are shown.
@@ -59,6 +71,11 @@ class StepPage:
     #: After "Save and finish later" or "Back" stopped on an error: where the patient can go
     #: anyway, leaving the answers in error as they were (a half-typed year must not trap them).
     leave: tuple[str, str] | None = None
+
+    @property
+    def urgent_notice(self) -> bool:
+        """Whether the page says the form is not watched (see ``URGENT_SECTIONS``)."""
+        return self.section.id in URGENT_SECTIONS
 
     @property
     def total(self) -> int:
@@ -94,7 +111,8 @@ class Action:
     row: int | None = None
 
 
-ACTIONS = ("next", "back", "save", "more", "less")
+#: ``signout``: the header's "Sign out" on a step page saves the page first, as every button does.
+ACTIONS = ("next", "back", "save", "more", "less", "signout")
 
 
 def parse_action(value: str) -> Action:
@@ -129,9 +147,24 @@ def _flatten(item_id: str, name: str, errors: Any) -> list[FieldError]:
 
 
 def _item_errors(item: Item, form_field: Any) -> list[FieldError]:
-    """The item's messages, each tied to its input (its type says how inputs are named)."""
+    """The item's messages, each tied to its input (its type says how inputs are named) and
+    named by its question."""
     groups = item.kind.error_groups(form_field)
-    return [e for name, errors in groups for e in _flatten(item.id, name, errors)]
+    found = [e for name, errors in groups for e in _flatten(item.id, name, errors)]
+    return [replace(e, question=question_name(item, e.target)) for e in found]
+
+
+def question_name(item: Item, target: str) -> str:
+    """The question an input belongs to, in words: a list row's box adds its entry and label."""
+    text = str(gettext(item.text))
+    if not item.fields:
+        return text
+    index, _, rest = target.removeprefix(dom_id(item.id) + "-").partition("-")
+    if not index.isdecimal():
+        return text
+    field = next((f for f in item.fields if rest == f.id or rest.startswith(f.id + "-")), None)
+    entry = str(gettext("Entry %(n)s", n=int(index) + 1))
+    return f"{text} – {entry}" + (f", {gettext(field.label)}" if field is not None else "")
 
 
 def posted_shown(section: Section) -> list[str]:
@@ -182,10 +215,10 @@ def step_page(
         items=items,
         form=form,
         index=catalog.section_index(section.id),
-        resume=resume_ticket(intake) if intake is not None else request.form.get("_resume"),
-        version=intake.answers_version
+        resume=_resume(intake),
+        version=section_version(intake.answers, section)
         if intake is not None
-        else request.form.get("_version", type=int),
+        else request.form.get("_version"),
         detail_on=section.id in visibility.detail_sections,
         optional_count=len(optional),
         optional_answered=sum(value_state(answers.get(i.id)) != "not_answered" for i in optional),
@@ -194,6 +227,15 @@ def step_page(
         to_review=(request.form.get("_return") if posted else request.args.get("from")) == "review",
         new_items=[] if posted else _new_items(items, request.args.get("new", "")),
     )
+
+
+def _resume(intake: Intake | None) -> str | None:
+    """The page's ticket: this session's, or (for a page shown again without one) the one it
+    was posted with."""
+    signed = signed_in()
+    if intake is not None and signed is not None and signed.intake.id == intake.id:
+        return resume_ticket(signed)
+    return request.form.get("_resume")
 
 
 def _detail_items(
@@ -249,6 +291,14 @@ def posted_answers(page: StepPage, stored: Mapping[str, Any]) -> tuple[dict[str,
     return values, unsaved
 
 
+def posts_what_is_stored(page: StepPage, stored: Mapping[str, Any]) -> bool:
+    """Whether the page posts exactly what is stored for the questions it showed: the same
+    page sent a second time (a double click), whose first press already saved it."""
+    values, unsaved = posted_answers(page, stored)
+    shown = [item_id for item_id in posted_shown(page.section) if item_id not in unsaved]
+    return all(values.get(item_id) == stored.get(item_id) for item_id in shown)
+
+
 @dataclass
 class SaveOutcome:
     """What one press of a step's button did, for the view to answer with.
@@ -280,7 +330,7 @@ def save_page(catalog: Catalog, section: Section, intake: Intake) -> SaveOutcome
     values, unsaved = posted_answers(page, intake.answers or {})
     has_errors = bool(page.problem_ids)
     action = parse_action(request.form.get("action", "next"))
-    seen = request.form.get("_version", type=int)
+    seen = request.form.get("_version")
     try:
         with db.transaction() as tx:
             lock_for_update(tx, intake)
