@@ -7,8 +7,7 @@ import secrets
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import date, timedelta
 from http.cookies import Morsel, SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -350,10 +349,6 @@ def _patient_cookie(response: TestResponse) -> Morsel[str]:
     jar: SimpleCookie = SimpleCookie()
     jar.load(headers[0])
     return jar["intake_session"]
-
-
-def _expires_in(cookie: Morsel[str]) -> timedelta:
-    return parsedate_to_datetime(cookie["expires"]) - datetime.now(UTC)
 
 
 def test_the_patient_cookie_is_httponly_lax_and_ends_with_the_visit(

@@ -18,7 +18,8 @@ from intake.clock import utcnow
 from intake.intakes.invitations import link_fingerprint, link_status
 from intake.intakes.patient_sessions import session_state
 from intake.patient.access import SignedIn, clock
-from intake.patient.steps import StepPage, posted_answers
+from intake.patient.saving import posted_answers
+from intake.patient.steps import StepPage
 from intake.patient.tickets import Ticket
 from intake.pdf.summary import AnswerRow
 

@@ -30,15 +30,9 @@ from intake.patient.refusals import (
     typed_rows,
     why_refused,
 )
+from intake.patient.saving import SaveOutcome, posts_what_is_stored, save_page
 from intake.patient.session_views import saved_url, signed_out_url
-from intake.patient.steps import (
-    SaveOutcome,
-    StepPage,
-    parse_action,
-    posts_what_is_stored,
-    save_page,
-    step_page,
-)
+from intake.patient.steps import StepPage, parse_action, step_page
 from intake.patient.tickets import Ticket, read_ticket
 from intake.patient.views import (
     DATE_PROBLEMS,
