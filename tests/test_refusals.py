@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from forms.loader import get_catalog
 from intake import db
 from intake.clock import utcnow
 from intake.intakes.invitations import find_by_public_id, reissue_invitation, revoke_invitation
+from intake.models import PatientSession
 from tests.conftest import Invited, load_intake, post_step, sign_in
 from tests.extracted_text import visible_text
 from tests.forbidden_phrases import violations
@@ -238,6 +240,13 @@ def test_a_double_click_saves_once_and_moves_on(
     intake = load_intake(app, patient.public_id)
     assert intake.answers_version == version  # saved once
     assert intake.answers["general.main_concerns"] == TYPED
+    if action == "save":
+        # Only a second press right after: later, "matches what is stored" would tell whoever
+        # holds the page what is stored. Then it is a page whose session ended, as any other.
+        with app.app_context(), db.transaction() as tx:
+            tx.execute(update(PatientSession).values(ended_at=utcnow() - timedelta(seconds=31)))
+        late = client.post("/step/general", data=page)
+        assert late.status_code == 401 and "You signed out" in late.get_data(as_text=True)
 
 
 def test_error_messages_name_their_question(client: FlaskClient, patient: Invited) -> None:

@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFError
 
 from forms.schema import Catalog, Section
 from intake import db
-from intake.clock import utcnow
+from intake.clock import as_utc, utcnow
 from intake.intakes.drafts import place_after
 from intake.intakes.patient_sessions import check_resume_date, resume_tries_left
 from intake.models import Intake
@@ -88,7 +88,32 @@ def _post_step(section_id: str) -> ResponseReturnValue:
         return _save(catalog, _section(catalog, section_id), signed.intake)
     owner = _owner(ticket, signed)
     catalog = catalog_for(owner)
-    return refused(catalog, _section(catalog, section_id), reason or "unknown", owner, dob_error)
+    section = _section(catalog, section_id)
+    second_press = reason == "ended" and _just_signed_out(ticket)
+    if owner is not None and second_press and _same_page_again(section, owner):
+        return redirect(saved_url(owner), 303)
+    return refused(catalog, section, reason or "unknown", owner, dob_error)
+
+
+#: A second press of "Save and finish later" (a double click) arrives this soon after the first
+#: ended the session. Only then does the same page sent again count as that second press: later,
+#: whether a post matches what is stored would tell whoever holds the page what is stored.
+SECOND_PRESS = timedelta(seconds=30)
+
+
+def _just_signed_out(ticket: Ticket | None) -> bool:
+    ended = ticket.session.ended_at if ticket is not None and ticket.session else None
+    return ended is not None and utcnow() - as_utc(ended) < SECOND_PRESS
+
+
+def _same_page_again(section: Section, owner: Intake) -> bool:
+    """The post is "Save and finish later" (or a step's "Sign out") of a page that posts just
+    what is stored: the page its first press saved."""
+    action = parse_action(request.form.get("action", "")).kind
+    if action not in ("save", "signout"):
+        return False
+    page = step_page(catalog_for(owner), section, None, posted=True)
+    return posts_what_is_stored(page, owner.answers or {})
 
 
 def _owner(ticket: Ticket | None, signed: SignedIn | None) -> Intake | None:
@@ -128,13 +153,8 @@ def refused(
 ) -> ResponseReturnValue:
     """The page of a post that was not saved, for ``reason``; ``owner``: the page's intake."""
     page = step_page(catalog, section, None, posted=True, notice=reason)
-    action = parse_action(request.form.get("action", "")).kind
-    if owner is not None and posts_what_is_stored(page, owner.answers or {}):
-        # The same page sent twice: the first press did what it said, so say what it did.
-        if reason == "ended" and action in ("save", "signout"):
-            return redirect(saved_url(owner), 303)
-        if reason == "submitted" and signed_in() is not None:
-            return redirect(url_for("patient.done"), 303)
+    if reason == "submitted" and _sent_as_posted(page, owner):
+        return redirect(url_for("patient.done"), 303)  # nothing typed that was not sent
     copy_only = reason not in RESUMABLE
     return _render_step(
         page,
@@ -146,6 +166,14 @@ def refused(
         idle=int(current_app.config["PATIENT_IDLE_MINUTES"]),
         until=link_until(owner),
     )
+
+
+def _sent_as_posted(page: StepPage, owner: Intake | None) -> bool:
+    """This browser's own sent answers, posted again as they are (a tab left open)."""
+    signed = signed_in()
+    if signed is None or owner is None or signed.intake.id != owner.id:
+        return False
+    return posts_what_is_stored(page, owner.answers or {})
 
 
 def _save(catalog: Catalog, section: Section, intake: Intake) -> ResponseReturnValue:
