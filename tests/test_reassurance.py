@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from intake import db
 from intake.intakes.invitations import find_by_public_id
-from tests.conftest import Invited, load_intake, post_step
+from tests.conftest import Invited, load_intake, post_step, run_jobs
 from tests.extracted_text import pdf_text, squash
 
 NOTICE = (
@@ -100,6 +100,7 @@ def test_the_notice_is_never_in_the_pdf(
     client.get("/welcome")
     post_step(client, "trauma", {"trauma.consent": "yes"})
     assert client.post("/submit").status_code == 303
+    assert run_jobs(app) >= 1  # the worker's render
     submission = load_intake(app, patient.public_id).submission
     assert submission is not None and submission.pdf is not None
     text = squash(pdf_text(submission.pdf, tmp_path))

@@ -1,7 +1,7 @@
 """patient sessions: server-side, so that signing out ends them
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-08 10:00:00
 
 A new table, patient_sessions (issue 15, item 1). Patients were signed in by Flask's signed
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
