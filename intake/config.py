@@ -97,9 +97,13 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_NAME": "intake_session",
         # A patient may sit on one step for a long time: the session, not a clock, bounds the
-        # CSRF token; an expired session still keeps what was typed (see patient.views).
-        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("PATIENT_SESSION_SECONDS", 4 * 3600)),
+        # CSRF token; an expired session still keeps what was typed (see patient.refusals).
         "WTF_CSRF_TIME_LIMIT": None,
+        # Patient sessions (intake.intakes.patient_sessions) end after this long without a
+        # request (the page warns first and offers to stay signed in), and in any case this long
+        # after the date of birth was entered. The cookie itself ends with the browser.
+        "PATIENT_IDLE_MINUTES": int(os.environ.get("PATIENT_IDLE_MINUTES", 30)),
+        "PATIENT_SESSION_HOURS": int(os.environ.get("PATIENT_SESSION_HOURS", 4)),
         "WTF_CSRF_SSL_STRICT": production,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("INTAKE_TIMEZONE", "UTC"),
@@ -111,6 +115,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
             "CLINIC_CONTACT",
             "the clinic that sent you this link (the phone number is on your appointment letter)",
         ),
+        # Shown on the welcome page, the trauma step and the done page (never in the PDF): the
+        # form is not watched. Unset: the service's own wording, translated.
+        "URGENT_HELP_NOTICE": os.environ.get("URGENT_HELP_NOTICE", "").strip() or None,
         "INVITE_DAYS": int(os.environ.get("INVITE_DAYS", 14)),
         "DOB_ATTEMPTS": int(os.environ.get("DOB_ATTEMPTS", 5)),
         "PDF_PAGE_SIZE": os.environ.get("PDF_PAGE_SIZE", "A4"),
@@ -194,6 +201,11 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
             raise ConfigError("AUDIT_KEY must differ from SECRET_KEY: each protects other things.")
         # Whatever FLASK_DEBUG says: debug mode shows tracebacks, with patient data, to anyone.
         config["DEBUG"] = False
+    if config["PATIENT_IDLE_MINUTES"] < 10 or config["PATIENT_SESSION_HOURS"] < 1:
+        # The page warns 5 minutes before the end: a shorter session would open with the warning.
+        raise ConfigError(
+            "PATIENT_IDLE_MINUTES must be 10 or more, PATIENT_SESSION_HOURS 1 or more"
+        )
     if config["PDF_PAGE_SIZE"] not in ("A4", "Letter"):
         raise ConfigError("PDF_PAGE_SIZE must be A4 or Letter")
     if not config["PDF_RENDER_TIMEOUT_SECONDS"] > 0:

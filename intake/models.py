@@ -152,6 +152,32 @@ class Submission(Base):
     intake: Mapped[Intake] = relationship(back_populates="submission")
 
 
+class PatientSession(Base):
+    """A browser signed in to one intake with the date of birth: the cookie holds a random
+    token, this row its hash, which link it was opened with, and its clock.
+
+    Kept on the server so that "Sign out" and "Save and finish later" end it there and then (a
+    signed cookie cannot be taken back), and so that a page still open after it ended can sign
+    in again with the date of birth, its wrong tries counted here and not against the link.
+    """
+
+    __tablename__ = "patient_sessions"
+
+    # SHA-256 of the cookie's token: a database leak does not leak working sessions.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id"), index=True)
+    # The link it was opened with (``link_fingerprint``): a new link ends the old one's sessions.
+    link: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Wrong dates of birth typed into this session's pages after it ended. Whoever finds such
+    # a page gets this session's few tries, and cannot spend the link's (locking the patient out).
+    resume_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+    intake: Mapped[Intake] = relationship()
+
+
 class AuditEvent(Base):
     """Who did what to which intake (or account), and when. Append-only, hash-chained; never
     patient data.

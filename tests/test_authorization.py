@@ -45,7 +45,11 @@ EXPECTED: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {
     ("patient.step", "GET"): (OUT, 200, OUT, OUT),
     # Posted without a session: 401 with the same step back, asking for the date of birth again.
     ("patient.step", "POST"): (401, OK, 401, 401),
-    ("patient.saved", "GET"): (OUT, 200, OUT, OUT),
+    # After signing out: the page it leads to says so (its note is in its address); without
+    # one, nobody signed out here. A signed-in patient goes back to where they were.
+    ("patient.saved", "GET"): (OUT, OK, OUT, OUT),
+    ("patient.sign_out", "POST"): (303, 303, 303, 303),
+    ("patient.keepalive", "POST"): (401, 200, 401, 401),
     ("patient.review", "GET"): (OUT, 200, OUT, OUT),
     ("patient.submit", "POST"): (OUT, OK, OUT, OUT),
     ("patient.done", "GET"): (OUT, OK, OUT, OUT),
@@ -263,7 +267,9 @@ def test_a_patient_gets_nothing_of_other_intakes(
                 "action": "next",
             },
         )
-        assert response.status_code == 404  # no intake of this link: the link-problem page
+        # No ticket names an intake: not saved, and no date-of-birth box to try it with.
+        assert response.status_code == 401
+        assert 'name="dob-day"' not in response.get_data(as_text=True)
         _no_trace(response)
         assert stranger.get("/review").status_code == 401
     draft_after = load_intake(app, draft.public_id)

@@ -82,7 +82,7 @@ def test_invite_answer_submit_and_download_the_pdf(
             patient.click("button[type=submit]")
         assert patient.url == f"{base}/welcome", patient.inner_text("main")[:300]
         with patient.expect_navigation():
-            patient.click("button.primary")
+            patient.click("main button.primary")  # "Start" (not the idle notice's)
         assert patient.url == f"{base}/step/general"
         patient.check("#f-general\\.completed_by")  # "The patient (me)"
         patient.fill("#f-general\\.main_concerns", CONCERNS)

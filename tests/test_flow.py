@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -97,9 +98,12 @@ def test_returning_by_the_link_resumes_where_the_patient_stopped(
 ) -> None:
     post_step(client, "general", {"general.course": "worse"})
     saved = post_step(client, "stress", {"stress.level_month": "sometimes"}, action="save")
-    assert saved.location.endswith("/saved")
-    # "Save and finish later" halfway through a step: back to that step, not the one after.
-    assert 'href="/step/stress"' in client.get("/saved").get_data(as_text=True)  # "Carry on now"
+    assert saved.location.startswith("/saved?s=")
+    # "Save and finish later" signs out: carrying on takes the link and the date of birth.
+    assert "open the same link" in client.get(saved.location).get_data(as_text=True)
+    assert client.get("/step/stress").status_code == 401
+    sign_in(client, patient)
+    # Halfway through a step: back to that step, not the one after.
 
     def come_back() -> str:
         returning = app.test_client()
@@ -163,7 +167,17 @@ def test_answers_are_frozen_after_submit(app: Flask, client: FlaskClient, patien
     late = client.post(
         "/step/general", data={"_shown": "general.course", "general.course": "worse"}
     )
-    assert late.location.endswith("/done")
+    # A tab still open on a step: not saved, and the page says why and shows what was typed.
+    assert late.status_code == 409
+    page = late.get_data(as_text=True)
+    assert "Your answers were already sent" in page and "What you typed on this page" in page
+    assert "Got worse" in page.split('id="typed-heading"')[1]
+    assert 'id="step-form"' not in page  # nothing to press that could not save
+    # The same page posted again unchanged (a second click): nothing to say but where it stands.
+    again = client.post(
+        "/step/general", data={"_shown": "general.course", "general.course": "same"}
+    )
+    assert again.status_code == 303 and again.location.endswith("/done")
     intake = load_intake(app, patient.public_id)
     assert intake.answers["general.course"] == "same"
     assert intake.submission is not None and intake.submission.answers["general.course"] == "same"
@@ -253,14 +267,38 @@ def test_change_from_the_review_page_comes_back_to_it(
     assert post_step(client, "sleep", {}).location == "/step/diet"
 
 
+class _StepFormButtons(HTMLParser):
+    """The submit buttons of the step form, in page order, as the browser finds its default
+    button: those inside it and those outside that name it (``form="step-form"``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = False
+        self.values: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "form":
+            self.inside = found.get("id") == "step-form"
+        elif tag == "button" and found.get("type", "submit") == "submit":
+            owner = found.get("form") or ("step-form" if self.inside else None)
+            if owner == "step-form":
+                self.values.append(found.get("value") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+
+
 def test_enter_in_a_box_saves_and_continues(client: FlaskClient, patient: Invited) -> None:
-    """Enter submits with the form's first button: it must be "Save and continue", not "Add
-    more detail" or a list's "Save and add another"."""
+    """Enter submits with the form's first button in the page: it must be "Save and continue",
+    not the header's "Sign out", "Add more detail" or a list's "Save and add another"."""
     for section in get_catalog().sections:
         page = client.get(f"/step/{section.id}").get_data(as_text=True)
-        form = page[page.index("<form") :]
-        first = re.search(r'<button type="submit" name="action" value="([^"]+)"', form)
-        assert first is not None and first.group(1) == "next", section.id
+        buttons = _StepFormButtons()
+        buttons.feed(page)
+        assert "signout" in buttons.values, section.id  # the header's, saving the page first
+        assert buttons.values[0] == "next", (section.id, buttons.values)
 
 
 def test_a_list_entry_can_be_removed_even_with_a_choice_made(
@@ -348,7 +386,7 @@ def test_hiding_the_optional_questions_says_their_answers_will_not_be_sent(
     page = client.get("/step/stress").get_data(as_text=True)
     assert "will not be sent" not in page  # nothing answered yet: nothing to warn about
     answered = {"stress.level_month": "sometimes", "stress.control_month": "very_often"}
-    post_step(client, "stress", answered, action="save")
+    post_step(client, "stress", answered, action="more")
     page = client.get("/step/stress").get_data(as_text=True)
     assert "If you hide them, your answer to 1 of them will not be sent." in page
     post_step(client, "stress", answered, action="less")

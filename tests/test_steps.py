@@ -77,7 +77,7 @@ def test_a_list_row_s_none_of_these_stands_alone(
     app: Flask, client: FlaskClient, patient: Invited
 ) -> None:
     """As in a question of its own, a row's "None of these" cannot be ticked with an answer."""
-    post_step(client, "general", {"general.severe_episode": "yes"}, action="save")
+    post_step(client, "general", {"general.severe_episode": "yes"})
     row = {
         "general.severe_list-0-what": "Throat closed",
         "general.severe_list-0-care": ["er", "none"],
@@ -98,7 +98,7 @@ def test_an_error_in_one_list_row_does_not_cost_the_rest_of_the_list(
     """A half-typed year in a new medicine, then "Save and finish later": the page says the rest
     was saved, so the new medicine and the edit to another entry must be, and a year in error
     on a stored entry keeps the year it had."""
-    post_step(client, "general", {"general.severe_episode": "yes"}, action="save")
+    post_step(client, "general", {"general.severe_episode": "yes"})
     stored_rows = {
         "general.severe_episode": "yes",
         "general.severe_list-0-what": "Throat closed",
@@ -106,7 +106,7 @@ def test_an_error_in_one_list_row_does_not_cost_the_rest_of_the_list(
         "general.severe_list-1-what": "Hives all over",
         "general.severe_list-1-year-year": "2021",
     }
-    assert post_step(client, "general", stored_rows, action="save").status_code == 303
+    assert post_step(client, "general", stored_rows, action="more").status_code == 303
     edited = {
         "general.severe_episode": "yes",
         "general.severe_list-0-what": "Throat closed, at a wedding",
@@ -145,7 +145,7 @@ def test_questions_that_appear_on_an_error_page_are_pointed_out(
 @pytest.mark.parametrize(
     ("action", "extra", "leave_to", "link"),
     [
-        ("save", {}, "/saved", "Finish later"),
+        ("save", {}, "/sign-out", "Finish later and sign out"),
         ("back", {}, "/welcome", "Go back"),
         ("back", {"_return": "review"}, "/review", "Go back"),
     ],
@@ -166,9 +166,18 @@ def test_a_half_typed_year_does_not_keep_the_patient_from_leaving(
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Enter a year as 4 digits" in page and 'value="19"' in page
-    assert f'<a href="{leave_to}">{link}</a>' in page
     assert load_intake(app, patient.public_id).answers["general.course"] == "worse"
-    assert client.get(leave_to).status_code == 200
+    if action == "back":
+        assert f'<a href="{leave_to}">{link}</a>' in page
+        assert client.get(leave_to).status_code == 200
+        return
+    # Finishing later signs out, as "Save and finish later" does: a button, not a link.
+    leave = page.split(f'<form method="post" action="{leave_to}">', 1)[1].split("</form>")[0]
+    assert f'<button type="submit" class="link">{link}</button>' in leave
+    left = client.post(leave_to)
+    assert left.status_code == 303 and left.location.startswith("/saved?s=")
+    assert "Your answers are saved" in client.get(left.location).get_data(as_text=True)
+    assert client.get("/step/general").status_code == 401
 
 
 def test_other_buttons_on_an_error_offer_no_way_round_it(

@@ -23,7 +23,7 @@ from intake.pdf import document as pdf
 from intake.pdf.engine import render_html_pdf
 from intake.pdf.summary import build_summary
 from tests.clinic_accounts import login, make_user
-from tests.conftest import Invited, post_step
+from tests.conftest import Invited, post_step, sign_in
 from tests.extracted_text import PATIENT_TEXT, visible_text
 from tests.forbidden_phrases import condition_words, violations
 from tests.formdata import section_formdata
@@ -75,10 +75,16 @@ def test_patient_pages_wording(app: Flask, client: FlaskClient, invite) -> None:
     pages.append(
         post_step(client, "general", {"general.onset_year-year": "x"}).get_data(as_text=True)
     )
-    pages.append(client.get("/saved").get_data(as_text=True))
     pages.append(client.get("/review").get_data(as_text=True))
+    # "Save and finish later" in another browser: the page after it, and that browser's steps.
+    other = app.test_client()
+    sign_in(other, invited)
+    left = post_step(other, "general", {}, action="save").location
+    pages.append(other.get(left).get_data(as_text=True))
+    pages.append(other.get("/step/general").get_data(as_text=True))
     client.post("/submit", data={"confirm": "1"})
     pages.append(client.get("/done").get_data(as_text=True))
+    pages.append(client.get(client.post("/sign-out").location).get_data(as_text=True))
     pages.append(app.test_client().get("/review").get_data(as_text=True))
     for page in pages:
         text = visible_text(page)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from intake.auth import api_tokens, passwords, throttle
-from intake.clock import as_utc, utcnow
+from intake.clock import SessionClock, as_utc, utcnow
 from intake.models import User, UserSession
 from intake.tokens import hash_token
 
@@ -42,6 +42,10 @@ class Settings:
     absolute: timedelta
     limits: throttle.Limits
     argon2_profile: str
+
+    @property
+    def clock(self) -> SessionClock:
+        return SessionClock(self.idle, self.absolute)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -279,19 +283,13 @@ def session_status(
         return "revoked"
     if row.user.disabled_at is not None:
         return "disabled"
-    if now - as_utc(row.created_at) > settings.absolute:
-        return "expired"
-    if now - as_utc(row.last_seen_at) > settings.idle:
-        return "idle"
-    return "ok"
+    return settings.clock.ran_out(row.created_at, row.last_seen_at, now) or "ok"
 
 
 def seconds_left(row: UserSession, settings: Settings, now: datetime) -> int:
     """How long the session lasts without another request: the idle limit, or less near the end
     of its absolute lifetime (the page warns before this runs out)."""
-    idle_end = as_utc(row.last_seen_at) + settings.idle
-    absolute_end = as_utc(row.created_at) + settings.absolute
-    return max(0, int((min(idle_end, absolute_end) - now).total_seconds()))
+    return settings.clock.seconds_left(row.created_at, row.last_seen_at, now)
 
 
 def current_session(db: Session, token: str | None, settings: Settings) -> UserSession | None:

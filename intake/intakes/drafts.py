@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,26 +41,45 @@ def lock_for_update(db: Session, intake: Intake) -> None:
     db.refresh(intake, with_for_update=True)
 
 
+def section_version(answers: Mapping[str, Any] | None, section: Section) -> str:
+    """A number for what is stored in one section, carried by its page: "0" while nothing is.
+
+    The page's check against other tabs is per section: a save in Sleep must not be refused
+    because another tab saved Teeth and gums since. A digest of the section's stored answers,
+    not a counter, so it needs no column of its own and is the same in every tab that sees the
+    same answers.
+    """
+    stored = {item.id: answers[item.id] for item in section.items if answers and item.id in answers}
+    if not stored:
+        return "0"
+    canonical = json.dumps(stored, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return str(int(hashlib.sha256(canonical.encode()).hexdigest()[:12], 16) or 1)
+
+
 def save_step(
     intake: Intake,
     section: Section,
     values: Mapping[str, Any],
     shown: Collection[str],
-    seen_version: int | None,
+    seen_version: str | None,
     *,
     force: bool = False,
 ) -> SaveResult:
     """Store the answers of the items the page showed; leave every other stored answer alone.
 
-    ``seen_version`` is the answers version the page was drawn from. If another tab saved since,
-    nothing is written and the caller re-shows the page (``force`` then saves knowingly).
+    ``seen_version`` is the section's version the page was drawn from (``section_version``).
+    If another tab saved this section since, nothing is written and the caller re-shows the page
+    (``force`` then saves knowingly), unless the page posts exactly what is stored now: that
+    is the same page sent twice (a double click), already saved by its first press.
     """
     if intake.submission is not None:
         raise FrozenError(intake.public_id)
-    if not force and seen_version is not None and seen_version != intake.answers_version:
-        return SaveResult(saved=False, conflict=True)
     ids = {item.id for item in section.items} & set(shown)
     answers = dict(intake.answers or {})  # a new dict: SQLAlchemy does not see in-place changes
+    if not force and seen_version and seen_version != section_version(answers, section):
+        if all(values.get(item_id) == answers.get(item_id) for item_id in ids):
+            return SaveResult(saved=True)
+        return SaveResult(saved=False, conflict=True)
     for item_id in ids:
         value = values.get(item_id)
         if value is None:

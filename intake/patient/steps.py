@@ -2,37 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 from flask import request
+from flask_babel import gettext
 
 from forms.builder import SectionForm, section_form_class
 from forms.logic import Visibility, value_state, visible_items
 from forms.schema import Catalog, Item, Section
-from forms.types import KEEP
-from intake import db
-from intake.intakes.drafts import (
-    FrozenError,
-    lock_for_update,
-    move_to,
-    place_after,
-    save_step,
-    set_detail,
-    visibility_for,
-)
+from intake.intakes.drafts import section_version, visibility_for
 from intake.models import Intake
-from intake.patient.access import resume_ticket
+from intake.patient.access import signed_in
+from intake.patient.tickets import resume_ticket
 
 
 @dataclass(frozen=True)
 class FieldError:
-    """One message, tied to the input it is about (its id is the error summary's link target)."""
+    """One message, tied to the input it is about (its id is the error summary's link target),
+    and the question it is about in words (the summary names it: "Please keep this shorter"
+    alone does not say which of twenty boxes)."""
 
     item_id: str
     target: str
     message: str
+    question: str = ""
+
+
+#: The steps that show the notice that the form is not watched, and what to do in an emergency
+#: (also the welcome and done pages): those that ask about distressing experiences.
+URGENT_SECTIONS = frozenset({"trauma"})
 
 
 @dataclass
@@ -45,7 +44,8 @@ class StepPage:
     form: SectionForm
     index: int
     resume: str | None
-    version: int | None
+    #: The section's stored answers the page was drawn from (``section_version``).
+    version: str | None
     detail_on: bool
     optional_count: int = 0
     #: Optional questions of this part with a stored answer: sent only while they are shown.
@@ -59,6 +59,11 @@ class StepPage:
     #: After "Save and finish later" or "Back" stopped on an error: where the patient can go
     #: anyway, leaving the answers in error as they were (a half-typed year must not trap them).
     leave: tuple[str, str] | None = None
+
+    @property
+    def urgent_notice(self) -> bool:
+        """Whether the page says the form is not watched (see ``URGENT_SECTIONS``)."""
+        return self.section.id in URGENT_SECTIONS
 
     @property
     def total(self) -> int:
@@ -94,7 +99,8 @@ class Action:
     row: int | None = None
 
 
-ACTIONS = ("next", "back", "save", "more", "less")
+#: ``signout``: the header's "Sign out" on a step page saves the page first, as every button does.
+ACTIONS = ("next", "back", "save", "more", "less", "signout")
 
 
 def parse_action(value: str) -> Action:
@@ -129,9 +135,24 @@ def _flatten(item_id: str, name: str, errors: Any) -> list[FieldError]:
 
 
 def _item_errors(item: Item, form_field: Any) -> list[FieldError]:
-    """The item's messages, each tied to its input (its type says how inputs are named)."""
+    """The item's messages, each tied to its input (its type says how inputs are named) and
+    named by its question."""
     groups = item.kind.error_groups(form_field)
-    return [e for name, errors in groups for e in _flatten(item.id, name, errors)]
+    found = [e for name, errors in groups for e in _flatten(item.id, name, errors)]
+    return [replace(e, question=question_name(item, e.target)) for e in found]
+
+
+def question_name(item: Item, target: str) -> str:
+    """The question an input belongs to, in words: a list row's box adds its entry and label."""
+    text = str(gettext(item.text))
+    if not item.fields:
+        return text
+    index, _, rest = target.removeprefix(dom_id(item.id) + "-").partition("-")
+    if not index.isdecimal():
+        return text
+    field = next((f for f in item.fields if rest == f.id or rest.startswith(f.id + "-")), None)
+    entry = str(gettext("Entry %(n)s", n=int(index) + 1))
+    return f"{text} – {entry}" + (f", {gettext(field.label)}" if field is not None else "")
 
 
 def posted_shown(section: Section) -> list[str]:
@@ -182,10 +203,10 @@ def step_page(
         items=items,
         form=form,
         index=catalog.section_index(section.id),
-        resume=resume_ticket(intake) if intake is not None else request.form.get("_resume"),
-        version=intake.answers_version
+        resume=_resume(intake),
+        version=section_version(intake.answers, section)
         if intake is not None
-        else request.form.get("_version", type=int),
+        else request.form.get("_version"),
         detail_on=section.id in visibility.detail_sections,
         optional_count=len(optional),
         optional_answered=sum(value_state(answers.get(i.id)) != "not_answered" for i in optional),
@@ -194,6 +215,15 @@ def step_page(
         to_review=(request.form.get("_return") if posted else request.args.get("from")) == "review",
         new_items=[] if posted else _new_items(items, request.args.get("new", "")),
     )
+
+
+def _resume(intake: Intake | None) -> str | None:
+    """The page's ticket: this session's, or (for a page shown again without one) the one it
+    was posted with."""
+    signed = signed_in()
+    if intake is not None and signed is not None and signed.intake.id == intake.id:
+        return resume_ticket(signed)
+    return request.form.get("_resume")
 
 
 def _detail_items(
@@ -225,115 +255,3 @@ def _remove_row(items: list[Item], form: SectionForm, action: Action) -> None:
 def _new_items(items: list[Item], ids: str) -> list[Item]:
     wanted = set(ids.split(","))
     return [item for item in items if item.id in wanted]
-
-
-def posted_answers(page: StepPage, stored: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
-    """Stored values for the items on the page, and the ids of the items left as they were.
-
-    An item with an error keeps its stored value, except a list: its rows are saved with only
-    the boxes in error kept as stored. One half-typed year must not throw away a medicine list
-    typed since the last save while the page says the rest was saved.
-    """
-    values: dict[str, Any] = {}
-    unsaved: set[str] = set()
-    for item in page.items:
-        posted = page.form[item.id]
-        if item.id not in page.problem_ids:
-            values[item.id] = item.kind.parse(item, posted.data)
-            continue
-        kept = item.kind.salvage(item, posted, stored.get(item.id))
-        if kept is KEEP:
-            unsaved.add(item.id)
-        else:
-            values[item.id] = kept
-    return values, unsaved
-
-
-@dataclass
-class SaveOutcome:
-    """What one press of a step's button did, for the view to answer with.
-
-    ``status``: ``saved``; ``invalid`` (saved around the answers in error: ``page`` shows them);
-    ``conflict`` (another tab saved first: nothing saved, ``page`` shows what was typed);
-    ``frozen`` (the answers were sent meanwhile). ``place`` is where the patient goes next (a
-    section id, ``REVIEW`` or ``WELCOME``); ``anchor`` the question to scroll to there.
-    """
-
-    status: Literal["saved", "invalid", "conflict", "frozen"]
-    action: Action
-    page: StepPage
-    new_items: list[Item] = field(default_factory=list)
-    place: str | None = None
-    anchor: str | None = None
-
-
-def save_page(catalog: Catalog, section: Section, intake: Intake) -> SaveOutcome:
-    """Save what was posted on a step, and decide what comes next.
-
-    Every button saves the page first: the answers that are valid are stored (a list keeps what
-    can be kept), the version check refuses a save over another tab's, and the patient moves on
-    only when nothing is in error and no question just appeared. What the answers show after
-    the save is worked out once and serves the newly shown questions, the page shown again and
-    the place to scroll to.
-    """
-    page = step_page(catalog, section, intake, posted=True)
-    values, unsaved = posted_answers(page, intake.answers or {})
-    has_errors = bool(page.problem_ids)
-    action = parse_action(request.form.get("action", "next"))
-    seen = request.form.get("_version", type=int)
-    try:
-        with db.transaction() as tx:
-            lock_for_update(tx, intake)
-            shown = [i for i in posted_shown(section) if i not in unsaved]
-            saved = save_step(intake, section, values, shown, seen).saved
-            if saved and action.kind in ("more", "less"):
-                set_detail(intake, section.id, action.kind == "more")
-            visible = visible_items(catalog, section, intake.answers, visibility_for(intake))
-            new_items: list[Item] = []
-            if saved and (has_errors or action.kind in ("next", "back")):
-                # Named on an error page too: the next post lists them as shown, and would
-                # never point them out.
-                posted = set(request.form.getlist("_shown"))
-                new_items = [item for item in visible if item.id not in posted]
-            place = section.id
-            if not has_errors and not new_items:
-                place = place_after(catalog, section, action.kind, to_review=page.to_review)
-            if saved and not has_errors:
-                move_to(intake, place)
-    except FrozenError:
-        return SaveOutcome("frozen", action, page)
-    if not saved:  # another tab saved first: built outside the transaction, as is the rest
-        return SaveOutcome("conflict", action, _again(catalog, section, intake, "conflict"))
-    if has_errors:
-        notice = "more" if new_items else None
-        again = _again(catalog, section, intake, notice, visible)
-        again.new_items = new_items
-        return SaveOutcome("invalid", action, again, new_items, place)
-    return SaveOutcome("saved", action, page, new_items, place, _anchor(action, visible, intake))
-
-
-def _again(
-    catalog: Catalog,
-    section: Section,
-    intake: Intake,
-    notice: str | None,
-    visible: list[Item] | None = None,
-) -> StepPage:
-    """The step shown again with everything typed on it."""
-    return step_page(catalog, section, intake, posted=True, notice=notice, visible=visible)
-
-
-def _anchor(action: Action, visible: list[Item], intake: Intake) -> str | None:
-    """Where the page that stays open scrolls to: the first optional question just opened, the
-    detail switch, a list's new row, or the list a row left."""
-    if action.kind == "more":
-        extra = [item for item in visible if not item.core]
-        return f"q-{extra[0].id}" if extra else "more"
-    if action.kind == "less":
-        return "more"
-    if action.kind == "add" and action.item_id:
-        rows = intake.answers.get(action.item_id)
-        return f"q-{action.item_id}-{len(rows) if isinstance(rows, list) else 0}"
-    if action.kind == "remove":
-        return f"q-{action.item_id}"
-    return None

@@ -38,14 +38,41 @@
     });
   });
   var summary = document.getElementById("error-summary");
-  if (summary) { summary.focus(); }
+  if (summary) {
+    summary.focus();
+    // A link in the summary scrolls to its question, not its input: the question's words and
+    // its message stay in view above the box, and the box gets the focus.
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      var input = link && document.getElementById(decodeURIComponent(link.hash.slice(1)));
+      if (!input) { return; }
+      event.preventDefault();
+      var block = input;
+      for (var up = input.parentElement; up && up.tagName !== "FORM"; up = up.parentElement) {
+        if (!up.matches(".question, fieldset, .row-field")) { continue; }
+        if (up.getBoundingClientRect().height > window.innerHeight * 0.9) { break; }
+        block = up;
+        if (up.matches(".question")) { break; }
+      }
+      block.scrollIntoView({ block: "start" });
+      input.focus({ preventScroll: true });
+    });
+  }
   // Clinic pages: warn 2 minutes before the idle timeout, and offer to stay signed in. The server
   // says how many seconds the session has left (data-idle-seconds); "Stay signed in" posts the
   // notice's own form (with its CSRF token) to the keep-alive and gets the new figure back.
+  // Patient pages do the same (data-idle-warn: how long before, data-idle-scope: whose pages).
   var idleNotice = document.getElementById("idle-notice");
   var idleSeconds = parseInt(document.body.getAttribute("data-idle-seconds") || "", 10);
+  var scope = document.body.getAttribute("data-idle-scope");
+  var signedOutKey = scope && "intake-signed-out-" + scope;
+  // A page that says this browser signed out tells the other tabs of the same pages, which
+  // then act as when the session ends (a shared computer shows nobody's answers in them).
+  if (document.querySelector("[data-signed-out]")) {
+    try { window.localStorage.setItem("intake-signed-out-patient", String(Date.now())); } catch (e) { /* storage off */ }
+  }
   if (idleNotice && !isNaN(idleSeconds)) {
-    var warnBefore = 120 * 1000;
+    var warnBefore = (parseInt(document.body.getAttribute("data-idle-warn") || "", 10) || 120) * 1000;
     var endsAt = Date.now() + idleSeconds * 1000;
     var showing = null;
     var show = function (part) {
@@ -91,6 +118,11 @@
         check();
       });
     });
+    if (signedOutKey) {
+      window.addEventListener("storage", function (event) {
+        if (event.key === signedOutKey) { endsAt = 0; check(); }
+      });
+    }
     check();
     setInterval(check, 5000);
   }
