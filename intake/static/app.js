@@ -1,19 +1,39 @@
 // Small enhancements only: every page works without this file.
 (function () {
   "use strict";
-  // Live character counters for text boxes.
+  // Live character counters for text boxes, counting as the server does (``length`` in
+  // forms/types/text.py): a line break is one character, and so is an emoji. No maxlength,
+  // which would cut a paste without a word: over the limit the box keeps everything and the
+  // counter says by how much. Screen readers hear it once typing pauses, not at every key.
   // The wording comes from the page, translated there: "{left} of {max} characters left".
   var holder = document.querySelector("[data-counter]");
   var wording = holder && holder.getAttribute("data-counter");
-  document.querySelectorAll("input[maxlength][aria-describedby], textarea[maxlength]").forEach(function (box) {
+  document.querySelectorAll("input[data-limit], textarea[data-limit]").forEach(function (box) {
     var counter = document.getElementById(box.id + "-count");
     if (!counter || !wording) { return; }
-    var max = parseInt(box.getAttribute("maxlength"), 10);
-    var update = function () {
-      counter.textContent = wording.replace("{left}", String(max - box.value.length)).replace("{max}", String(max));
+    var max = parseInt(box.getAttribute("data-limit"), 10);
+    var overWording = counter.getAttribute("data-over") || wording;
+    var spoken = document.createElement("span");
+    spoken.className = "visually-hidden";
+    spoken.setAttribute("role", "status");
+    counter.parentNode.insertBefore(spoken, counter.nextSibling);
+    var timer = null;
+    var wasOver = false;
+    var update = function (speak) {
+      var left = max - Array.from(box.value.replace(/\r\n/g, "\n")).length;
+      var over = left < 0;
+      counter.textContent = over
+        ? overWording.replace("{over}", String(-left)).replace("{max}", String(max))
+        : wording.replace("{left}", String(left)).replace("{max}", String(max));
+      counter.classList.toggle("over", over);
+      if (speak && (over || wasOver)) {
+        clearTimeout(timer);
+        timer = setTimeout(function () { spoken.textContent = counter.textContent; }, 1000);
+      }
+      wasOver = over;
     };
-    box.addEventListener("input", update);
-    update();
+    box.addEventListener("input", function () { update(true); });
+    update(false);
   });
   // Typing not yet saved: the browser asks before a reload, a closed tab or a link loses it.
   // Only this page's own buttons save, so sending the form clears the question.
