@@ -57,6 +57,34 @@
       });
     });
   });
+  // "Send my answers", at the top and the bottom of the review page: once pressed, both say it
+  // is working and neither sends again (a second press is ignored). The server sends once
+  // however often it is asked; this spares the patient a wait without a word, and the doubt.
+  var sendForms = document.querySelectorAll("form[data-send-once]");
+  var sending = false;
+  var showSending = function (on, pressed) {
+    sending = on;
+    sendForms.forEach(function (form) {
+      var button = form.querySelector("button[type=submit]");
+      var status = form.querySelector(".sending");
+      if (!button.hasAttribute("data-label")) { button.setAttribute("data-label", button.textContent); }
+      button.textContent = button.getAttribute(on ? "data-sending-label" : "data-label");
+      button.setAttribute("aria-disabled", on ? "true" : "false");
+      status.textContent = on && form === pressed ? form.getAttribute("data-sending") : "";
+      status.classList.toggle("visually-hidden", !(on && form === pressed));
+    });
+  };
+  sendForms.forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (sending) { event.preventDefault(); return; }
+      showSending(true, form);
+    });
+  });
+  // Back to this page from the browser's cache (after the answers were sent, or the send was
+  // stopped): the buttons work again; the server answers a second send with the done page.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && sendForms.length) { showSending(false, null); }
+  });
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
   // Clinic pages: warn 2 minutes before the idle timeout, and offer to stay signed in. The server
