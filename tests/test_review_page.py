@@ -46,6 +46,7 @@ def test_the_review_opens_with_each_part_s_state_and_a_send_button(
     assert states["stress"] == "partly answered"
     assert states["sleep"] == "skipped"
     assert states["trauma"] == "skipped, as you chose"
+    assert "can be sent as they are: every question is optional" in top
     for section in get_catalog().sections:
         assert f'id="r-{section.id}"' in page  # each state links to its part below
 

@@ -30,10 +30,10 @@ def stored_text(data: str | None) -> str:
 
 
 def length(data: str | None) -> int:
-    """Characters as the patient's box counts them: a line break is one (a browser sends two,
-    CRLF, for the one its own ``maxlength`` and the page's counter count), and the characters
-    are Unicode's, as the page's counter counts them (an emoji is one)."""
-    return len(stored_text(data))
+    """Characters as the patient's box counts them, so the page's counter and this message
+    always agree: a line break is one (a browser sends two, CRLF, for the one its counters
+    count), an emoji is one, and spaces at the ends count while they are in the box."""
+    return len((data or "").replace("\r\n", "\n"))
 
 
 class FitsLimit:
