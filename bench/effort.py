@@ -1,6 +1,6 @@
 """How much the form asks of a patient, counted from the pages it shows (issue 15, item 3).
 
-    .venv/bin/python bench/effort.py     # the figures for today's catalog (bench/run.py prints them too)
+    .venv/bin/python bench/effort.py     # today's catalog (bench/run.py prints the same)
 
 A patient is driven through the whole form with the Flask test client, the way a browser would:
 each step page is loaded, every question it shows is answered and the page posted with the
@@ -19,9 +19,10 @@ The estimate, as the issue counts it: 7 s a choice (a radio or checkbox group, a
 would cost priced one by one, as the questions are.
 
 "Yes" opens every follow-up of the topic but never ticks "Something else" (its "What else?" box
-is the patient's own extra, not the topic's questions: 20 s more each time it is ticked). Every list gets one entry. Pages: the
-date-of-birth page, the welcome page, every load of a step page, the review page and the done
-page (counted, not made: sending would render a PDF).
+is the patient's own extra, not the topic's questions: 20 s more each time it is ticked). Every
+list gets one entry. Pages: the date-of-birth page, the welcome page, every load of a step page,
+the review page and the done page (counted, not made: sending would render a PDF). The answers
+are chosen from the catalog (which code opens what); what is counted is what the pages show.
 """
 
 from __future__ import annotations
@@ -229,7 +230,7 @@ class Patient:
         self.client = app.test_client()
         self.catalog = get_catalog()
         self.gates = {
-            c.item for i in self.catalog.items() for c in (i.enable_when or _NoGate).conditions
+            c.item for i in self.catalog.items() if i.enable_when for c in i.enable_when.conditions
         }
         self.yes, self.detail = yes, detail
         self.effort = Effort()
@@ -312,10 +313,6 @@ class Patient:
         self.load(where)
         self.effort.page_loads += 1  # the done page, after "Send" (not pressed: no PDF made)
         return self.effort
-
-
-class _NoGate:
-    conditions = ()
 
 
 def measure(app: Any) -> dict[str, Effort]:
