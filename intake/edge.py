@@ -51,7 +51,10 @@ HEADERS_READ = ("Authorization", "Host", "Origin", "Referer", "X-Forwarded-Proto
 #: Endpoints whose posted form checks NUL itself, per field, in every field it reads (see the
 #: module docstring); a new one belongs here only with a test that shows it does.
 FIELDS_CHECK_NUL = frozenset({"patient.step", "clinician.new_invitation"})
-#: Of those, the ones whose validators refuse lone surrogates too, field by field.
+#: Of those, the ones whose validators refuse lone surrogates too, in every answer: a field
+#: named by a catalog id (``section.item``, always with a dot). Their other fields (the resume
+#: ticket, the version, the button, the date of birth) are read by code that expects text, so
+#: the edge checks those as everywhere else.
 FIELDS_CHECK_UNREADABLE = frozenset({"patient.step"})
 #: The length of every ``address`` column (intake.models).
 ADDRESS_LENGTH = 64
@@ -107,13 +110,11 @@ def unstorable_part() -> str | None:
         return "path"
     if _any_match(UNSTORABLE, (t for kv in request.args.items(multi=True) for t in kv)):
         return "query string"
-    form_pattern: re.Pattern[str] | None = UNSTORABLE
-    if request.endpoint in FIELDS_CHECK_NUL:
-        form_pattern = SURROGATES
+    form_pattern = SURROGATES if request.endpoint in FIELDS_CHECK_NUL else UNSTORABLE
+    fields = request.form.items(multi=True)
     if request.endpoint in FIELDS_CHECK_UNREADABLE:
-        form_pattern = None
-    form = (t for kv in request.form.items(multi=True) for t in kv)
-    if form_pattern is not None and _any_match(form_pattern, form):
+        fields = (kv for kv in fields if "." not in kv[0])  # the answers check their own
+    if _any_match(form_pattern, (t for kv in fields for t in kv)):
         return "form"
     for name in HEADERS_READ:
         if UNSTORABLE.search(request.headers.get(name, "")):

@@ -182,3 +182,30 @@ def test_more_entries_than_a_list_holds_are_a_message_not_a_silent_cut(
     assert response.status_code == 303
     stored = load_intake(app, patient.public_id).answers["general.severe_list"]
     assert [row["what"] for row in stored] == [f"Episode number {n + 1}" for n in range(5)]
+
+
+def test_damaged_bytes_anywhere_on_a_step_are_a_message_never_a_500(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    """In every kind of answer (a choice, a year, a list entry's box) the answer's own message;
+    in the step's own fields (resume ticket, version, button) the edge's 400. The ticket is read
+    by code that expects text: a surrogate there was a 500."""
+    post_step(client, "general", {"general.severe_episode": "yes"}, action="save")
+    answers = (
+        "general.course=wo%FFrse&general.symptoms=hi%FFves&general.onset_year-year=20%FF10"
+        "&general.severe_episode=yes&general.severe_list-0-what=Thr%FFoat"
+        "&general.severe_list-0-care=e%FFr&general.severe_list-0-year-unknown=not%FF"
+    )
+    response = _raw_step(client, "general", answers)
+    assert response.status_code == 422
+    summary = _summary(response)
+    assert summary.count("<li>") == 6, summary  # one each: the year box says only one thing
+    assert summary.count("arrived damaged") == 2  # the two boxes; the choices are not offered
+    for own in ("_resume=ab%FFcd", "_version=1%FF", "action=n%FFext", "dob-day=2%FF7"):
+        assert _raw_step(client, "general", own).status_code == 400, own
+    # After the session ended, the page's resume ticket and date of birth sign back in.
+    signed_out = "_resume=ab%FFcd&dob-day=27&dob-month=3&dob-year=1980&action=next"
+    response = app.test_client().post(
+        "/step/general", data=signed_out, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400

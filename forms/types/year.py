@@ -37,7 +37,11 @@ class YearForm(Form):
         if (year and unknown) or len(unknown) > 1:
             self.year.errors = [*self.year.errors, _l("Give a year, or tick one box, not both.")]
             return False
-        if year and not (year.isdigit() and YEAR_MIN <= int(year) <= date.today().year):
+        if (
+            year
+            and not self.year.errors
+            and not (year.isdigit() and YEAR_MIN <= int(year) <= date.today().year)
+        ):
             self.year.errors = [
                 *self.year.errors,
                 _l(
