@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_ngettext
+from flask_babel import ngettext
 from wtforms import Field, FieldList, Form, FormField
 from wtforms.validators import ValidationError
 
@@ -42,7 +42,7 @@ class AtMostRows:
         count = sum(filled(entry.data) for entry in field.entries)
         if count > self.max_rows:
             raise ValidationError(
-                lazy_ngettext(
+                ngettext(
                     "This list holds up to %(num)s entry, and %(count)s were sent. Please remove some (each has a Remove button): until then this list is not saved, and every entry is still here.",
                     "This list holds up to %(num)s entries, and %(count)s were sent. Please remove some (each has a Remove button): until then this list is not saved, and every entry is still here.",
                     self.max_rows,

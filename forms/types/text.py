@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_ngettext
+from flask_babel import ngettext
 from wtforms import Field, Form, StringField, TextAreaField
 from wtforms.validators import Optional, ValidationError
 
@@ -51,7 +51,7 @@ class FitsLimit:
         over = length(field.data) - self.max_length
         if over > 0:
             raise ValidationError(
-                lazy_ngettext(
+                ngettext(
                     "This answer is %(num)s character longer than the %(max)s that fit. Please shorten it: everything you typed is still in the box, and it is saved once it fits.",
                     "This answer is %(num)s characters longer than the %(max)s that fit. Please shorten it: everything you typed is still in the box, and it is saved once it fits.",
                     over,
