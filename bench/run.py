@@ -658,6 +658,9 @@ def main(argv: list[str] | None = None) -> int:
             # Pages first: the renders below then grow RSS only by what rendering itself costs.
             bench_steps(app, step_rounds)
             bench_page_weight(app)
+            import effort  # bench/effort.py, beside this file: the patient's effort per path
+
+            effort.report(app, emit, heading)
             weasy = bench_pdf(app, renders)
         bench_worklist(tmp, worklist_rows, 10 if args.quick else 30)
         if args.quick or args.no_chromium:

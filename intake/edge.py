@@ -6,11 +6,17 @@ sign-in e-mail, a worklist search or an audit filter reached production as a 500
 check here covers every query string, path, form value and read header, so a new route or field
 is covered without anyone remembering to.
 
+Bytes that are no UTF-8 are never saved as replacement characters or as junk: a posted form is
+decoded with ``surrogateescape`` (``StrictFormParser``), so each such byte arrives as a lone
+surrogate, which the same check refuses (a multipart body, which no page of the service sends,
+is refused whole).
+
 Two forms are the exception, ``FIELDS_CHECK_NUL``: their own validators refuse a NUL field by
-field (the patient's step, ``forms.types.base.reject_nul``; the clinic's invitation, its
+field (the patient's step, ``forms.types.base.reject_unstorable``; the clinic's invitation, its
 ``_printable``), so the person keeps everything else on the page with the message by the field.
-The edge leaves NUL in those bodies to them (it still refuses lone surrogates there, which they
-do not check) and still checks their path, query string and headers.
+The edge leaves NUL in those bodies to them, and lone surrogates to those of
+``FIELDS_CHECK_UNREADABLE`` (the patient's step: a damaged answer is that answer's message, the
+rest of the page saved); it still checks their path, query string and headers.
 
 The client's address is made safe here too: with PROXY_HOPS it comes from ``X-Forwarded-For``,
 which could hold anything, and it is stored in ``address`` columns of ``ADDRESS_LENGTH``.
@@ -22,10 +28,13 @@ import ipaddress
 import logging
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from io import BytesIO
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
-from flask import Flask, render_template, request
+from flask import Flask, Request, render_template, request
 from werkzeug.exceptions import BadRequest
+from werkzeug.formparser import FormDataParser
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -42,6 +51,11 @@ HEADERS_READ = ("Authorization", "Host", "Origin", "Referer", "X-Forwarded-Proto
 #: Endpoints whose posted form checks NUL itself, per field, in every field it reads (see the
 #: module docstring); a new one belongs here only with a test that shows it does.
 FIELDS_CHECK_NUL = frozenset({"patient.step", "clinician.new_invitation"})
+#: Of those, the ones whose validators refuse lone surrogates too, in every answer: a field
+#: named by a catalog id (``section.item``, always with a dot). Their other fields (the resume
+#: ticket, the version, the button, the date of birth) are read by code that expects text, so
+#: the edge checks those as everywhere else.
+FIELDS_CHECK_UNREADABLE = frozenset({"patient.step"})
 #: The length of every ``address`` column (intake.models).
 ADDRESS_LENGTH = 64
 
@@ -49,7 +63,41 @@ ADDRESS_LENGTH = 64
 class UnstorableInput(BadRequest):
     """A request carrying text that cannot be stored; each blueprint shows it in its own style."""
 
-    description = "The request contains a character that cannot be stored (NUL)."
+    description = (
+        "The request contains a character that cannot be stored (NUL), or bytes that are no UTF-8."
+    )
+
+
+class StrictFormParser(FormDataParser):
+    """Form bodies decoded so that bytes which are no UTF-8 can be told from text.
+
+    Werkzeug keeps such a byte of an urlencoded body as the literal text ``%FF`` (a raw one
+    empties the whole form) and makes it U+FFFD in a multipart one: either way saved as if the
+    patient had typed it. Here each becomes a lone surrogate (``surrogateescape``), which the
+    edge or the field's validator refuses with a message. A multipart body that is no UTF-8 is
+    refused whole: the service's pages never send one, and it takes no uploads.
+    """
+
+    def _parse_urlencoded(
+        self, stream: IO[bytes], mimetype: str, content_length: int | None, options: Any
+    ) -> Any:
+        body = stream.read().decode("utf-8", "surrogateescape")
+        items = parse_qsl(body, keep_blank_values=True, errors="surrogateescape")
+        return stream, self.cls(items), self.cls()
+
+    def _parse_multipart(
+        self, stream: IO[bytes], mimetype: str, content_length: int | None, options: Any
+    ) -> Any:
+        body = stream.read()
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UnstorableInput() from None
+        return super()._parse_multipart(BytesIO(body), mimetype, content_length, options)
+
+
+class StrictRequest(Request):
+    form_data_parser_class = StrictFormParser
 
 
 def _any_match(pattern: re.Pattern[str], values: Iterable[str]) -> bool:
@@ -63,7 +111,10 @@ def unstorable_part() -> str | None:
     if _any_match(UNSTORABLE, (t for kv in request.args.items(multi=True) for t in kv)):
         return "query string"
     form_pattern = SURROGATES if request.endpoint in FIELDS_CHECK_NUL else UNSTORABLE
-    if _any_match(form_pattern, (t for kv in request.form.items(multi=True) for t in kv)):
+    fields = request.form.items(multi=True)
+    if request.endpoint in FIELDS_CHECK_UNREADABLE:
+        fields = (kv for kv in fields if "." not in kv[0])  # the answers check their own
+    if _any_match(form_pattern, (t for kv in fields for t in kv)):
         return "form"
     for name in HEADERS_READ:
         if UNSTORABLE.search(request.headers.get(name, "")):
@@ -135,6 +186,7 @@ def isolated(value: Any) -> str:
 
 def init_app(app: Flask) -> None:
     """Register the check first (before CSRF's), and the page for views outside any blueprint."""
+    app.request_class = StrictRequest
     app.before_request(refuse_unstorable)
     app.jinja_env.finalize = without_unstorable
     app.add_template_filter(isolated, "isolated")

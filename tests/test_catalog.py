@@ -60,7 +60,7 @@ def test_patient_titles_are_plain() -> None:
 
 def test_catalog_has_a_version_and_core_and_optional_items() -> None:
     catalog = get_catalog()
-    assert catalog.version == "1.2"
+    assert catalog.version == "1.3"
     assert all(s.core_items for s in catalog.sections)
     assert sum(1 for i in catalog.items() if not i.core) > 50
 

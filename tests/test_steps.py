@@ -49,7 +49,7 @@ def test_every_step_renders_every_question_with_a_label_or_legend(
         ({"general.symptoms": ["hives", "none"]}, "cannot be chosen together"),
         ({"general.symptoms": ["hives", PREFER_NOT]}, "cannot be chosen together"),
         ({"general.course": "definitely"}, "Please choose from the answers shown"),
-        ({"general.main_concerns": "x" * 501}, "500 characters or fewer"),
+        ({"general.main_concerns": "x" * 501}, "1 character longer than the 500 that fit"),
         ({"general.main_concerns": "tired\x00"}, "hidden character (NUL)"),
     ],
 )

@@ -11,6 +11,7 @@ both, with the same code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -24,17 +25,29 @@ from forms.schema import NON_ANSWERS, Item, ListField
 
 Question = Item | ListField
 Validator = Callable[[Form, Field], None]
+#: A lone surrogate: no UTF-8 text holds one (``reject_unstorable``).
+SURROGATE = re.compile("[\ud800-\udfff]")
 #: What ``salvage`` returns for "keep the stored value": the posted one had an error.
 KEEP: Any = object()
 
 
-def reject_nul(_form: Form, field: Field) -> None:
-    """PostgreSQL cannot store NUL characters: say so instead of failing on save."""
+def reject_unstorable(_form: Form, field: Field) -> None:
+    """Say so, by the answer, when it holds what cannot be stored: a NUL (PostgreSQL refuses
+    it) or a lone surrogate, which is how the edge hands on bytes that were no UTF-8
+    (``intake.edge.StrictFormParser``): saved, they would be replacement characters or junk.
+    The page shows the answer again without them (``intake.edge.without_unstorable``)."""
     values = field.data if isinstance(field.data, list) else [field.data]
-    if any(isinstance(v, str) and "\x00" in v for v in values):
+    texts = [v for v in values if isinstance(v, str)]
+    if any("\x00" in v for v in texts):
         raise ValidationError(
             _l(
                 "This answer contains a hidden character (NUL) that cannot be saved. Please remove it or type the answer again."
+            )
+        )
+    if any(SURROGATE.search(v) for v in texts):
+        raise ValidationError(
+            _l(
+                "Part of this answer arrived damaged and could not be read, so it was not saved. Please check the answer and type the missing part again."
             )
         )
 

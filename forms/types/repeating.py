@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import ngettext
 from wtforms import Field, FieldList, Form, FormField
+from wtforms.validators import ValidationError
 
 from forms.display import Cell, Display, Table, _
 from forms.schema import Item, ListField
-from forms.types.base import AnswerType, Question
+from forms.types.base import KEEP, AnswerType, Question
 
 
 def filled(data: object) -> bool:
@@ -24,6 +26,34 @@ def filled(data: object) -> bool:
 def _item(question: Question) -> Item:
     assert isinstance(question, Item), "a list is never a field of another list"
     return question
+
+
+class AtMostRows:
+    """Refuse more filled entries than the list holds, rather than drop the extra ones.
+
+    The page offers no new entry once the list is full, so more come only from a page that is
+    out of date or a post made by hand; the page shows all of them again to choose from.
+    """
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+
+    def __call__(self, _form: Form, field: Field) -> None:
+        count = sum(filled(entry.data) for entry in field.entries)
+        if count > self.max_rows:
+            raise ValidationError(
+                ngettext(
+                    "This list holds up to %(num)s entry, and %(count)s were sent. Please remove some (each has a Remove button): until then this list is not saved, and every entry is still here.",
+                    "This list holds up to %(num)s entries, and %(count)s were sent. Please remove some (each has a Remove button): until then this list is not saved, and every entry is still here.",
+                    self.max_rows,
+                    count=count,
+                )
+            )
+
+
+def list_messages(field: Any) -> list[str]:
+    """The messages about the list as a whole (the rows' own are dicts beside them)."""
+    return [str(e) for e in field.errors if not isinstance(e, (dict, list))]
 
 
 def _cell(f: ListField, stored: Any) -> Cell:
@@ -43,7 +73,8 @@ class ListType(AnswerType):
     def field(self, question: Question) -> Field:
         item = _item(question)
         row_form = type("RowForm", (Form,), {f.id: f.kind.field(f) for f in item.fields})
-        return FieldList(FormField(row_form), min_entries=0, max_entries=item.max_rows)
+        # No max_entries: WTForms would drop the rows past it without a word (AtMostRows).
+        return FieldList(FormField(row_form), min_entries=0, validators=[AtMostRows(item.max_rows)])
 
     def prefill(self, question: Question, stored: Any) -> Any:
         if stored is None:
@@ -71,13 +102,18 @@ class ListType(AnswerType):
     def error_groups(self, field: Any) -> list[tuple[str, Any]]:
         """Each row by its own index, not its position: after a "Remove" the rows keep the
         indices they were posted with (1, 2, ...), so a position would put a message, and the
-        summary's link, on another row's box."""
-        return [(row.name, row.errors) for row in field.entries]
+        summary's link, on another row's box. A message about the whole list (too many rows)
+        goes by the list itself."""
+        whole = [(field.name, list_messages(field))] if list_messages(field) else []
+        return whole + [(row.name, row.errors) for row in field.entries]
 
     def salvage(self, question: Question, field: Any, stored: Any) -> Any:
         """The list as posted, each box in error taken from the stored row it was drawn from (a
         row keeps its posted index after a removal), or left out when that row is new. One
-        half-typed year must not throw away a medicine list typed since the last save."""
+        half-typed year must not throw away a medicine list typed since the last save. A list
+        with more rows than it holds keeps the stored one: which to drop is the patient's say."""
+        if list_messages(field):
+            return KEEP
         before = stored if isinstance(stored, list) else []
         data = []
         for entry in field.entries:

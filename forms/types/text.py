@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-from wtforms import Field, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from flask_babel import ngettext
+from wtforms import Field, Form, StringField, TextAreaField
+from wtforms.validators import Optional, ValidationError
 
 from forms.display import Cell, Display
 from forms.schema import Item, ListField
-from forms.types.base import AnswerType, Question, reject_nul
+from forms.types.base import AnswerType, Question, reject_unstorable
 
 #: Text boxes allowed more characters than this get several lines on screen (and are FHIR
 #: ``text`` rather than ``string``).
@@ -22,6 +22,42 @@ TALL_FROM = 1000
 def multiline(max_length: int | None) -> bool:
     """Whether a box of this limit gets several lines."""
     return (max_length or 0) > TEXTAREA_FROM
+
+
+def stored_text(data: str | None) -> str:
+    """The text as it is stored: line breaks as ``\\n`` (a browser sends CRLF), no blank ends."""
+    return (data or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def length(data: str | None) -> int:
+    """Characters as the patient's box counts them, so the page's counter and this message
+    always agree: a line break is one (a browser sends two, CRLF, for the one its counters
+    count), an emoji is one, and spaces at the ends count while they are in the box."""
+    return len((data or "").replace("\r\n", "\n"))
+
+
+class FitsLimit:
+    """Refuse text longer than the box's limit, counted as the page counts it (``length``).
+
+    The box has no ``maxlength``: a browser would cut a paste at the limit without a word. The
+    page's counter says how many characters are over while typing; this message says so after
+    a send, and the page shows the text again, whole, to shorten (it is not saved till then).
+    """
+
+    def __init__(self, max_length: int) -> None:
+        self.max_length = max_length
+
+    def __call__(self, _form: Form, field: Field) -> None:
+        over = length(field.data) - self.max_length
+        if over > 0:
+            raise ValidationError(
+                ngettext(
+                    "This answer is %(num)s character longer than the %(max)s that fit. Please shorten it: everything you typed is still in the box, and it is saved once it fits.",
+                    "This answer is %(num)s characters longer than the %(max)s that fit. Please shorten it: everything you typed is still in the box, and it is saved once it fits.",
+                    over,
+                    max=self.max_length,
+                )
+            )
 
 
 class TextType(AnswerType):
@@ -36,14 +72,11 @@ class TextType(AnswerType):
 
     def field(self, question: Question) -> Field:
         cls = TextAreaField if multiline(question.max_length) else StringField
-        message = _l("Please keep this to %(max)s characters or fewer.", max=question.max_length)
-        return cls(
-            validators=[Optional(), reject_nul, Length(max=question.max_length, message=message)]
-        )
+        limit = FitsLimit(question.max_length or 0)
+        return cls(validators=[Optional(), reject_unstorable, limit])
 
     def parse(self, question: Question, data: Any) -> Any:
-        text = (data or "").replace("\r\n", "\n").strip()
-        return text or None
+        return stored_text(data) or None
 
     def display(self, question: Item, stored: Any) -> Display:
         return Display(patient_text=str(stored))

@@ -13,13 +13,19 @@ from wtforms.validators import Optional
 
 from forms.display import Cell, Display, Mark, year_text
 from forms.schema import NON_ANSWER_TEXT, NON_ANSWERS, YEAR_MIN, Item, ListField
-from forms.types.base import AnswerType, MultiCheckboxField, Question, reject_nul, valid_codes
+from forms.types.base import (
+    AnswerType,
+    MultiCheckboxField,
+    Question,
+    reject_unstorable,
+    valid_codes,
+)
 
 
 class YearForm(Form):
     """A year box plus "Not sure" / "Prefer not to say" boxes."""
 
-    year = StringField(validators=[Optional(), reject_nul])
+    year = StringField(validators=[Optional(), reject_unstorable])
     unknown = MultiCheckboxField(
         choices=[SelectChoice(code, _l(label)) for code, label in NON_ANSWER_TEXT.items()],
         validators=[valid_codes(NON_ANSWERS)],
@@ -31,7 +37,11 @@ class YearForm(Form):
         if (year and unknown) or len(unknown) > 1:
             self.year.errors = [*self.year.errors, _l("Give a year, or tick one box, not both.")]
             return False
-        if year and not (year.isdigit() and YEAR_MIN <= int(year) <= date.today().year):
+        if (
+            year
+            and not self.year.errors
+            and not (year.isdigit() and YEAR_MIN <= int(year) <= date.today().year)
+        ):
             self.year.errors = [
                 *self.year.errors,
                 _l(

@@ -1,19 +1,39 @@
 // Small enhancements only: every page works without this file.
 (function () {
   "use strict";
-  // Live character counters for text boxes.
+  // Live character counters for text boxes, counting as the server does (``length`` in
+  // forms/types/text.py): a line break is one character, and so is an emoji. No maxlength,
+  // which would cut a paste without a word: over the limit the box keeps everything and the
+  // counter says by how much. Screen readers hear it once typing pauses, not at every key.
   // The wording comes from the page, translated there: "{left} of {max} characters left".
   var holder = document.querySelector("[data-counter]");
   var wording = holder && holder.getAttribute("data-counter");
-  document.querySelectorAll("input[maxlength][aria-describedby], textarea[maxlength]").forEach(function (box) {
+  document.querySelectorAll("input[data-limit], textarea[data-limit]").forEach(function (box) {
     var counter = document.getElementById(box.id + "-count");
     if (!counter || !wording) { return; }
-    var max = parseInt(box.getAttribute("maxlength"), 10);
-    var update = function () {
-      counter.textContent = wording.replace("{left}", String(max - box.value.length)).replace("{max}", String(max));
+    var max = parseInt(box.getAttribute("data-limit"), 10);
+    var overWording = counter.getAttribute("data-over") || wording;
+    var spoken = document.createElement("span");
+    spoken.className = "visually-hidden";
+    spoken.setAttribute("role", "status");
+    counter.parentNode.insertBefore(spoken, counter.nextSibling);
+    var timer = null;
+    var wasOver = false;
+    var update = function (speak) {
+      var left = max - Array.from(box.value.replace(/\r\n/g, "\n")).length;
+      var over = left < 0;
+      counter.textContent = over
+        ? overWording.replace("{over}", String(-left)).replace("{max}", String(max))
+        : wording.replace("{left}", String(left)).replace("{max}", String(max));
+      counter.classList.toggle("over", over);
+      if (speak && (over || wasOver)) {
+        clearTimeout(timer);
+        timer = setTimeout(function () { spoken.textContent = counter.textContent; }, 1000);
+      }
+      wasOver = over;
     };
-    box.addEventListener("input", update);
-    update();
+    box.addEventListener("input", function () { update(true); });
+    update(false);
   });
   // Typing not yet saved: the browser asks before a reload, a closed tab or a link loses it.
   // Only this page's own buttons save, so sending the form clears the question.
@@ -36,6 +56,34 @@
         if (other !== box && (exclusive || lone.indexOf(other.value) !== -1)) { other.checked = false; }
       });
     });
+  });
+  // "Send my answers", at the top and the bottom of the review page: once pressed, both say it
+  // is working and neither sends again (a second press is ignored). The server sends once
+  // however often it is asked; this spares the patient a wait without a word, and the doubt.
+  var sendForms = document.querySelectorAll("form[data-send-once]");
+  var sending = false;
+  var showSending = function (on, pressed) {
+    sending = on;
+    sendForms.forEach(function (form) {
+      var button = form.querySelector("button[type=submit]");
+      var status = form.querySelector(".sending");
+      if (!button.hasAttribute("data-label")) { button.setAttribute("data-label", button.textContent); }
+      button.textContent = button.getAttribute(on ? "data-sending-label" : "data-label");
+      button.setAttribute("aria-disabled", on ? "true" : "false");
+      status.textContent = on && form === pressed ? form.getAttribute("data-sending") : "";
+      status.classList.toggle("visually-hidden", !(on && form === pressed));
+    });
+  };
+  sendForms.forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (sending) { event.preventDefault(); return; }
+      showSending(true, form);
+    });
+  });
+  // Back to this page from the browser's cache (after the answers were sent, or the send was
+  // stopped): the buttons work again; the server answers a second send with the done page.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && sendForms.length) { showSending(false, null); }
   });
   var summary = document.getElementById("error-summary");
   if (summary) {
