@@ -1,0 +1,183 @@
+"""One load run: a new database and server, the patients invited, the load, then the checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import random
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.load_flow import Browser, FlowError, Sample, run_patient, think_time
+from bench.load_patient import VirtualPatient
+from bench.load_server import database, free_port, init_db, load_average, server_env, serving
+from bench.load_store import answer_count, make_patients, read_only_engine, stored_pdfs, verify
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    database: str
+    seconds: float
+    think: float
+    seed: int
+    pdf_wait: float
+    tmp: Path
+
+
+@dataclass
+class Result:
+    """Everything one run measured and checked."""
+
+    settings: RunSettings
+    patients: int
+    worker: bool = False
+    samples: list[Sample] = field(default_factory=list)
+    people: list[VirtualPatient] = field(default_factory=list)
+    #: Per submission: seconds from pressing "Send" until the bench saw the PDF stored.
+    pdf_seen: list[float] = field(default_factory=list)
+    #: The same from the server's own clock: pdf_rendered_at - submitted_at.
+    pdf_server: list[float] = field(default_factory=list)
+    pdf_missing: int = 0
+    problems: list[str] = field(default_factory=list)
+    answers: int = 0
+    elapsed: float = 0.0
+    cpu_server: float = 0.0
+    cpu_bench: float = 0.0
+    load_start: float = 0.0
+    load_during: float = 0.0
+    load_max: float = 0.0
+    pool_ran_out: int = 0
+    server_errors: str = ""
+
+    @property
+    def errors(self) -> int:
+        return sum(not s.expected for s in self.samples)
+
+    def by_route(self) -> dict[str, list[Sample]]:
+        out: dict[str, list[Sample]] = {}
+        for sample in self.samples:
+            out.setdefault(sample.route, []).append(sample)
+        return dict(sorted(out.items(), key=lambda kv: (kv[0].split()[1], kv[0])))
+
+    def worst_route(self, exclude: Sequence[str] = ()) -> tuple[str, float]:
+        from bench.load_report import percentile
+
+        worst = ("none", 0.0)
+        for route, samples in self.by_route().items():
+            if route not in exclude:
+                p95 = percentile([s.seconds for s in samples], 95)
+                worst = max(worst, (route, p95), key=lambda w: w[1])
+        return worst
+
+
+def _app(env: dict[str, str]) -> Any:
+    """The app in this process, on the run's database: for the invitations, before the load."""
+    os.environ.update(env)
+    from intake import create_app
+
+    return create_app()
+
+
+def run(settings: RunSettings, patients: int) -> Result:
+    from forms.loader import get_catalog
+    from intake import db
+
+    work = Path(tempfile.mkdtemp(dir=settings.tmp, prefix=f"{settings.database}-{patients}-"))
+    result = Result(settings, patients, load_start=load_average())
+    catalog = get_catalog()
+    with database(settings.database, work) as store:
+        env = server_env(store.url, free_port())
+        init_db(env, work / "init-db.log")
+        app = _app(env)
+        shortest = max(0.5, settings.think * 8)  # a fast patient's whole flow, roughly
+        per_slot = 2 + math.ceil(settings.seconds / shortest)
+        slots = make_patients(app, catalog, patients, per_slot, settings.seed)
+        with app.app_context():
+            db.engine().dispose()
+        watch = read_only_engine(store.url)
+        try:
+            with serving(env, work) as server:
+                result.worker = server.worker
+                cpu, bench = server.cpu_seconds(), time.process_time()
+                asyncio.run(_drive(server.base_url, catalog, slots, settings, watch, result))
+                result.cpu_server = server.cpu_seconds() - cpu
+                result.cpu_bench = time.process_time() - bench
+                if result.errors:
+                    result.server_errors = server.log_tail("web")
+            result.people = [p for queue in slots for p in queue if p.started or p.sent]
+            checked = [p for p in result.people if p.error is None]
+            result.problems = verify(watch, catalog, checked)
+            result.answers = answer_count(checked)
+        finally:
+            watch.dispose()
+    return result
+
+
+async def _drive(
+    base_url: str,
+    catalog: Any,
+    slots: list[list[VirtualPatient]],
+    settings: RunSettings,
+    watch: Any,
+    result: Result,
+) -> None:
+    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=None))
+    started = time.perf_counter()
+    deadline = started + settings.seconds
+    seen: dict[str, float] = {}
+    everyone = [p for queue in slots for p in queue]
+    loads: list[float] = []
+
+    async def slot(queue: list[VirtualPatient], rng: random.Random) -> None:
+        await asyncio.sleep(rng.uniform(0, settings.think))  # arrivals spread, not one burst
+        for patient in queue:
+            if time.perf_counter() >= deadline:
+                return
+            http = httpx.AsyncClient(transport=transport, base_url=base_url, timeout=60)
+            browser = Browser(http, result.samples, started)
+            try:
+                await run_patient(
+                    catalog, patient, browser, lambda: think_time(settings.think, rng), deadline
+                )
+            except FlowError as exc:
+                patient.error = str(exc)
+        if time.perf_counter() < deadline:
+            result.pool_ran_out += 1
+
+    async def pdfs(stop: asyncio.Event) -> None:
+        while True:
+            waiting = [p for p in everyone if p.submitted and p.public_id not in seen]
+            if waiting:
+                found = await asyncio.to_thread(stored_pdfs, watch, [p.public_id for p in waiting])
+                now = time.perf_counter()
+                for p in waiting:
+                    if p.public_id in found:
+                        seen[p.public_id] = now - (p.submitted_at or now)
+                        submitted, rendered = found[p.public_id]
+                        result.pdf_server.append((rendered - submitted).total_seconds())
+            elif stop.is_set():
+                return
+            loads.append(load_average())
+            await asyncio.sleep(0.25)
+
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(pdfs(stop))
+    rngs = [random.Random(settings.seed * 100_003 + n) for n in range(len(slots))]
+    await asyncio.gather(*(slot(q, r) for q, r in zip(slots, rngs, strict=True)))
+    result.elapsed = time.perf_counter() - started
+    stop.set()
+    with contextlib.suppress(TimeoutError):  # what is still missing then is counted
+        await asyncio.wait_for(watcher, timeout=settings.pdf_wait)
+    await transport.aclose()
+    result.pdf_seen = list(seen.values())
+    result.pdf_missing = sum(p.submitted for p in everyone) - len(seen)
+    result.load_during = sum(loads) / len(loads) if loads else load_average()
+    result.load_max = max(loads, default=result.load_during)
