@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -42,10 +43,12 @@ def probe(settings: RunSettings, patients: int, exclude: list[str]) -> tuple[boo
     result = run(settings, patients)
     worst = result.worst_route(exclude)
     ok = result.errors == 0 and worst[1] < ROUTE_P95
+    rate = len(result.samples) / (result.elapsed or 1)
     print(
         f"  {patients:>4} patients: worst p95 {worst[1] * 1000:,.0f} ms ({worst[0]}), "
-        f"{result.errors} errors, load average {result.load_during:.1f}  "
-        f"{'PASS' if ok else 'FAIL'}",
+        f"{result.errors} errors, {rate:.0f} requests/s, "
+        f"{sum(p.submitted for p in result.people)} sent, load average "
+        f"{result.load_during:.1f}  {'PASS' if ok else 'FAIL'}",
         flush=True,
     )
     return ok, result
@@ -66,7 +69,7 @@ def find_max(settings: RunSettings, exclude: list[str], start: int, ceiling: int
             bad = n
             break
         good, n = n, n * 2
-    while bad is not None and bad - good > max(2, good // 10):
+    while bad is not None and bad - good > max(1, good // 10):
         middle = (good + bad) // 2
         ok, _ = probe(settings, middle, exclude)
         good, bad = (middle, bad) if ok else (good, middle)
@@ -92,27 +95,34 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--find-max", action="store_true", help="search for the largest load")
     parser.add_argument("--probe-seconds", type=float, default=60, help="per probe (60)")
+    parser.add_argument("--search-from", type=int, default=10, help="first probe's patients (10)")
     parser.add_argument(
         "--exclude-route", action="append", default=[], metavar="ROUTE",
         help="leave a route out of the search's p95, e.g. 'POST /submit' (repeatable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--keep", action="store_true",
+        help="keep the temporary directory (server logs, SQLite database) and print where",
+    )  # fmt: skip
     parser.add_argument("--strict", action="store_true", help="exit 1 when any target FAILs")
     args = parser.parse_args(argv)
-    if args.patients < 1 or args.seconds <= 0 or args.think < 0:
-        parser.error("--patients, --seconds and --think must be positive")
+    if min(args.patients, args.search_from) < 1 or min(args.seconds, args.probe_seconds) <= 0:
+        parser.error("--patients, --search-from, --seconds and --probe-seconds must be positive")
+    if args.think < 0:
+        parser.error("--think must not be negative")
 
     print(
         f"intake load bench: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
         f"load average {Path('/proc/loadavg').read_text().split()[0]} at the start"
     )
     kinds = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
-    with tempfile.TemporaryDirectory(prefix="intake-load-") as tmp_name:
-        tmp = Path(tmp_name)
+    tmp = Path(tempfile.mkdtemp(prefix="intake-load-"))
+    try:
         if args.find_max:
             for kind in kinds:
                 settings = RunSettings(kind, args.probe_seconds, args.think, args.seed,
                                        args.pdf_wait, tmp)  # fmt: skip
-                find_max(settings, args.exclude_route, start=25, ceiling=800)
+                find_max(settings, args.exclude_route, start=args.search_from, ceiling=800)
         else:
             results = []
             for kind in kinds:
@@ -126,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(result)
             if len(results) == 2:
                 compare(results[0], results[1])
+    finally:
+        if args.keep:
+            print(f"\nserver logs and databases kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     failed = failures()
     print(f"\n{len(failed)} targets missed" + (": " + ", ".join(failed) if failed else ""))
     return 1 if args.strict and failed else 0

@@ -73,14 +73,21 @@ def report(result: Result) -> None:
         f"{result.patients} virtual patients for {s.seconds:.0f} s on {s.database} (think time "
         f"around {s.think:g} s before each button; gunicorn.conf.py; PDF made by {pdf})"
     )
-    print(f"  {'route':<26} {'requests':>8} {'p50':>10} {'p95':>10} {'p99':>10} {'errors':>7}")
+    print(
+        f"  {'route':<26} {'requests':>8} {'p50':>10} {'p95':>10} {'p99':>10} {'errors':>7}"
+        f"   {'in gunicorn: p50':>16} {'p95':>9}"
+    )
+    everything = [t for times in result.server_times.values() for t in times]
     for route, samples in [*result.by_route().items(), ("all requests", result.samples)]:
         times = [x.seconds for x in samples]
         bad = sum(not x.expected for x in samples)
+        inside = everything if route == "all requests" else result.server_times.get(route, [])
         print(
             f"  {route:<26} {len(times):>8,} {ms(percentile(times, 50)):>10} "
             f"{ms(percentile(times, 95)):>10} {ms(percentile(times, 99)):>10} {bad:>7}"
+            f"   {ms(percentile(inside, 50)):>16} {ms(percentile(inside, 95)):>9}"
         )
+    print("  (times as the patients' browsers saw them; 'in gunicorn' from its access log)")
     submits = sum(p.submitted for p in result.people)
     elapsed = result.elapsed or 1.0
     emit(
@@ -136,6 +143,10 @@ def report(result: Result) -> None:
         "step buttons pressed",
         ", ".join(f"{names.get(k, k)} {n:,}" for k, n in pressed.most_common()),
     )
+    if result.server_notes and not result.errors:
+        emit("server log lines of note", f"{len(result.server_notes)} (first below)")
+        for note in result.server_notes[:5]:
+            print(f"    {note}")
     if result.pool_ran_out:
         emit("slots out of invited patients", str(result.pool_ran_out))
     emit(
@@ -152,15 +163,18 @@ def report(result: Result) -> None:
 
 
 def _errors(result: Result) -> None:
-    kinds = Counter((s.route, s.status) for s in result.samples if not s.expected)
+    bad = [s for s in result.samples if not s.expected]
+    kinds = Counter((s.route, s.status) for s in bad)
     for (route, status), count in kinds.most_common(8):
         print(f"    {count:>5} x {route} answered {status or 'nothing (timeout or refused)'}")
+    print(
+        f"    between {min(s.at for s in bad):.0f} s and {max(s.at for s in bad):.0f} s into the load"
+    )
     messages = Counter(p.error for p in result.people if p.error)
     for message, count in messages.most_common(3):
         print(f"    {count:>5} patients stopped: {message}")
-    if result.server_errors:
-        print("    server log, last lines:")
-        print("\n".join(f"      {line}" for line in result.server_errors.splitlines()))
+    for note in result.server_notes[:15]:
+        print(f"    {note}")
 
 
 def compare(sqlite: Result, postgresql: Result) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import math
 import os
 import random
+import re
 import tempfile
 import time
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from bench.load_flow import Browser, FlowError, Sample, run_patient, think_time
+from bench.load_flow import Browser, FlowError, Sample, route_of, run_patient, think_time
 from bench.load_patient import VirtualPatient
 from bench.load_server import database, free_port, init_db, load_average, server_env, serving
 from bench.load_store import answer_count, make_patients, read_only_engine, stored_pdfs, verify
@@ -55,7 +56,11 @@ class Result:
     load_during: float = 0.0
     load_max: float = 0.0
     pool_ran_out: int = 0
-    server_errors: str = ""
+    #: Per route, the time inside gunicorn (its access log): the rest of a request's time is
+    #: waiting for a free worker.
+    server_times: dict[str, list[float]] = field(default_factory=dict)
+    #: The server's log lines that are neither access lines nor routine notices.
+    server_notes: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -76,6 +81,22 @@ class Result:
                 p95 = percentile([s.seconds for s in samples], 95)
                 worst = max(worst, (route, p95), key=lambda w: w[1])
         return worst
+
+
+_ACCESS = re.compile(r'"(GET|POST) (\S+) HTTP/[\d.]+" (\d+) \S+ (\d+)ms')
+_ROUTINE = re.compile(r"\[INFO\]|^\s*$")
+
+
+def _read_logs(logs: dict[str, Path], result: Result) -> None:
+    for name, log in logs.items():
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if match := _ACCESS.search(line):
+                method, path, _status, millis = match.groups()
+                if path != "/healthz":  # the bench's own, before the load
+                    times = result.server_times.setdefault(route_of(method, path), [])
+                    times.append(int(millis) / 1000)
+            elif not _ROUTINE.search(line):
+                result.server_notes.append(f"{name}: {line}")
 
 
 def _app(env: dict[str, str]) -> Any:
@@ -110,8 +131,7 @@ def run(settings: RunSettings, patients: int) -> Result:
                 asyncio.run(_drive(server.base_url, catalog, slots, settings, watch, result))
                 result.cpu_server = server.cpu_seconds() - cpu
                 result.cpu_bench = time.process_time() - bench
-                if result.errors:
-                    result.server_errors = server.log_tail("web")
+            _read_logs(server.logs, result)
             result.people = [p for queue in slots for p in queue if p.started or p.sent]
             checked = [p for p in result.people if p.error is None]
             result.problems = verify(watch, catalog, checked)
