@@ -157,7 +157,9 @@ def report(result: Result) -> None:
     cpus = os.cpu_count() or 1
     emit(
         "CPU during the load",
-        f"service {result.cpu_server:.0f} s, bench {result.cpu_bench:.0f} s "
+        f"service {result.cpu_server:.0f} s, "
+        + (f"PostgreSQL {result.cpu_database:.0f} s, " if s.database == "postgresql" else "")
+        + f"bench {result.cpu_bench:.0f} s "
         f"(of {elapsed * cpus:.0f} s on {cpus} CPUs)",
     )
 
@@ -192,6 +194,15 @@ def compare(sqlite: Result, postgresql: Result) -> None:
         worst, route = max(ratios)
         emit("  worst route's p95 ratio", f"{worst:.2f}x ({route})")
         emit("  median route's p95 ratio", f"{statistics.median(r for r, _ in ratios):.2f}x")
+    inside = [
+        percentile([t for times in r.server_times.values() for t in times], 95)
+        for r in (sqlite, postgresql)
+    ]
+    if inside[0]:
+        emit(
+            "  inside gunicorn p95, PG / SQLite",
+            f"{inside[1] / inside[0]:.2f}x ({ms(inside[1])} / {ms(inside[0])})",
+        )
     rate = (len(postgresql.samples) / postgresql.elapsed) / (len(sqlite.samples) / sqlite.elapsed)
     emit("throughput, PG / SQLite", f"{rate:.2f}x")
     emit(

@@ -51,6 +51,7 @@ class Result:
     answers: int = 0
     elapsed: float = 0.0
     cpu_server: float = 0.0
+    cpu_database: float = 0.0
     cpu_bench: float = 0.0
     load_start: float = 0.0
     load_during: float = 0.0
@@ -128,9 +129,11 @@ def run(settings: RunSettings, patients: int) -> Result:
             with serving(env, work) as server:
                 result.worker = server.worker
                 cpu, bench = server.cpu_seconds(), time.process_time()
+                cpu_db = store.cpu_seconds()
                 asyncio.run(_drive(server.base_url, catalog, slots, settings, watch, result))
                 result.cpu_server = server.cpu_seconds() - cpu
                 result.cpu_bench = time.process_time() - bench
+                result.cpu_database = store.cpu_seconds() - cpu_db
             _read_logs(server.logs, result)
             result.people = [p for queue in slots for p in queue if p.started or p.sent]
             checked = [p for p in result.people if p.error is None]

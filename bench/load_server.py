@@ -35,6 +35,18 @@ class Database:
     kind: str
     url: str
     stop: Callable[[], None]
+    #: The PostgreSQL server's data directory (its postmaster.pid names its process).
+    data: Path | None = None
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the PostgreSQL server's processes so far (SQLite's is the service's)."""
+        if self.data is None:
+            return 0.0
+        try:
+            postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        return sum(_cpu(pid) for pid in _tree({postmaster}))
 
 
 @contextmanager
@@ -60,7 +72,7 @@ def database(kind: str, tmp: Path) -> Iterator[Database]:
         stop()
         raise RuntimeError(f"PostgreSQL could not be started: {started.stderr.strip()}")
     try:
-        yield Database(kind, started.stdout.strip(), stop)
+        yield Database(kind, started.stdout.strip(), stop, home / "pg" / "data")
     finally:
         stop()
 
