@@ -122,19 +122,21 @@ def report(result: Result) -> None:
         "all",
         result.pdf_missing == 0,
     )
-    checked = [p for p in result.people if p.error is None]
+    people, sent = result.checked
     emit(
         "answers stored exactly",
-        f"{len(checked)} patients, {result.answers:,} answers, "
-        f"{sum(p.submitted for p in checked)} sent, {len(result.problems)} differences",
+        f"{people} patients, {result.answers:,} answers, {sent} sent, "
+        f"{len(result.problems)} differences",
         "all",
-        not result.problems and bool(checked),
+        not result.problems and people > 0,
     )
+    if result.warm_up_errors:
+        print(f"    warm-up (not counted above) stopped: {'; '.join(result.warm_up_errors)}")
     for problem in result.problems[:10]:
         print(f"    {problem}")
     finished = sum(p.done for p in result.people)
     emit("patients", f"{len(result.people)} took part, {finished} finished, "
-         f"{len(result.people) - len(checked)} stopped by an error")  # fmt: skip
+         f"{sum(p.error is not None for p in result.people)} stopped by an error")  # fmt: skip
     pressed: Counter[str] = Counter()
     for p in result.people:
         pressed.update(p.pressed)

@@ -49,6 +49,8 @@ class Result:
     pdf_missing: int = 0
     problems: list[str] = field(default_factory=list)
     answers: int = 0
+    #: Patients whose answers were checked (the warm-up ones too), and how many of them sent.
+    checked: tuple[int, int] = (0, 0)
     elapsed: float = 0.0
     cpu_server: float = 0.0
     cpu_database: float = 0.0
@@ -62,6 +64,7 @@ class Result:
     server_times: dict[str, list[float]] = field(default_factory=dict)
     #: The server's log lines that are neither access lines nor routine notices.
     server_notes: list[str] = field(default_factory=list)
+    warm_up_errors: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -88,9 +91,13 @@ _ACCESS = re.compile(r'"(GET|POST) (\S+) HTTP/[\d.]+" (\d+) \S+ (\d+)ms')
 _ROUTINE = re.compile(r"\[INFO\]|^\s*$")
 
 
-def _read_logs(logs: dict[str, Path], result: Result) -> None:
+def _read_logs(logs: dict[str, Path], start: dict[str, int], result: Result) -> None:
+    """The log lines written since ``start`` (byte offsets: the load's, not the warm-up's)."""
     for name, log in logs.items():
-        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        with log.open("rb") as f:
+            f.seek(start.get(name, 0))
+            text = f.read().decode("utf-8", errors="replace")
+        for line in text.splitlines():
             if match := _ACCESS.search(line):
                 method, path, _status, millis = match.groups()
                 if path != "/healthz":  # the bench's own, before the load
@@ -122,26 +129,58 @@ def run(settings: RunSettings, patients: int) -> Result:
         shortest = max(0.5, settings.think * 8)  # a fast patient's whole flow, roughly
         per_slot = 2 + math.ceil(settings.seconds / shortest)
         slots = make_patients(app, catalog, patients, per_slot, settings.seed)
+        warm = [q[0] for q in make_patients(app, catalog, WARM_UP, 1, settings.seed + 1)]
         with app.app_context():
             db.engine().dispose()
         watch = read_only_engine(store.url)
         try:
             with serving(env, work) as server:
                 result.worker = server.worker
+                asyncio.run(_warm_up(server.base_url, catalog, warm, watch))
+                offsets = {name: log.stat().st_size for name, log in server.logs.items()}
                 cpu, bench = server.cpu_seconds(), time.process_time()
                 cpu_db = store.cpu_seconds()
                 asyncio.run(_drive(server.base_url, catalog, slots, settings, watch, result))
                 result.cpu_server = server.cpu_seconds() - cpu
                 result.cpu_bench = time.process_time() - bench
                 result.cpu_database = store.cpu_seconds() - cpu_db
-            _read_logs(server.logs, result)
+            _read_logs(server.logs, offsets, result)
             result.people = [p for queue in slots for p in queue if p.started or p.sent]
-            checked = [p for p in result.people if p.error is None]
+            checked = [p for p in [*result.people, *warm] if p.error is None]
             result.problems = verify(watch, catalog, checked)
             result.answers = answer_count(checked)
+            result.checked = (len(checked), sum(p.submitted for p in checked))
+            result.warm_up_errors = [p.error for p in warm if p.error]
         finally:
             watch.dispose()
     return result
+
+
+#: Patients sent through the whole form before the clock starts, one per gunicorn worker
+#: (gunicorn.conf.py): each process starts its PDF renderer at its first PDF, a cost the load
+#: would otherwise count a few times (a service that has run a while has paid it).
+WARM_UP = 2
+
+
+async def _warm_up(base_url: str, catalog: Any, warm: list[VirtualPatient], watch: Any) -> None:
+    """Send the warm-up patients at full speed, and wait (a minute at most) for their PDFs."""
+    transport = httpx.AsyncHTTPTransport()
+
+    async def one(patient: VirtualPatient) -> None:
+        http = httpx.AsyncClient(transport=transport, base_url=base_url, timeout=120)
+        try:
+            await run_patient(catalog, patient, Browser(http, [], 0.0), lambda: 0.0, math.inf)
+        except FlowError as exc:
+            patient.error = str(exc)
+
+    await asyncio.gather(*(one(p) for p in warm))
+    await transport.aclose()
+    sent = [p.public_id for p in warm if p.submitted]
+    end = time.monotonic() + 60
+    while time.monotonic() < end and len(await asyncio.to_thread(stored_pdfs, watch, sent)) < len(
+        sent
+    ):
+        await asyncio.sleep(0.25)
 
 
 async def _drive(
