@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
 import sys
 from datetime import date
@@ -77,7 +78,7 @@ def test_load_mode_smoke_run() -> None:
     """A few fast patients against a real server on SQLite: it runs, sends, and checks answers."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
     command = [sys.executable, str(ROOT / "bench" / "load.py"), "--patients", "3", "--seconds",
-               "6", "--think", "0.05", "--pdf-wait", "30"]  # fmt: skip
+               "4", "--think", "0.05", "--pdf-wait", "30"]  # fmt: skip
     done = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -88,7 +89,8 @@ def test_load_mode_smoke_run() -> None:
     assert _figure(done.stdout, "PDFs stored").endswith("PASS"), done.stdout
     checked = _figure(done.stdout, "answers stored exactly")
     assert checked.endswith("PASS") and " 0 differences" in checked, done.stdout
-    assert "POST /submit" in done.stdout  # at least one patient sent their answers
+    sent = re.search(r"answers, (\d+) sent", checked)
+    assert sent and int(sent.group(1)) >= 2, checked  # the warm-up patients send, at least
 
 
 def _answered_patient(app: Flask) -> VirtualPatient:
