@@ -19,6 +19,7 @@ import httpx
 
 from bench.load_flow import Browser, FlowError, Sample, route_of, run_patient, think_time
 from bench.load_patient import VirtualPatient
+from bench.load_report import percentile
 from bench.load_server import database, free_port, init_db, load_average, server_env, serving
 from bench.load_store import answer_count, make_patients, read_only_engine, stored_pdfs, verify
 
@@ -77,8 +78,6 @@ class Result:
         return dict(sorted(out.items(), key=lambda kv: (kv[0].split()[1], kv[0])))
 
     def worst_route(self, exclude: Sequence[str] = ()) -> tuple[str, float]:
-        from bench.load_report import percentile
-
         worst = ("none", 0.0)
         for route, samples in self.by_route().items():
             if route not in exclude:
@@ -129,7 +128,7 @@ def run(settings: RunSettings, patients: int) -> Result:
         shortest = max(0.5, settings.think * 8)  # a fast patient's whole flow, roughly
         per_slot = 2 + math.ceil(settings.seconds / shortest)
         slots = make_patients(app, catalog, patients, per_slot, settings.seed)
-        warm = [q[0] for q in make_patients(app, catalog, WARM_UP, 1, settings.seed + 1)]
+        warm = [q[0] for q in make_patients(app, catalog, WARM_UP, 1, settings.seed + 1, "Warm")]
         with app.app_context():
             db.engine().dispose()
         watch = read_only_engine(store.url)

@@ -23,7 +23,7 @@ from forms.schema import Catalog, Section
 
 
 def make_patients(
-    app: Any, catalog: Catalog, slots: int, per_slot: int, seed: int
+    app: Any, catalog: Catalog, slots: int, per_slot: int, seed: int, label: str = "Load"
 ) -> list[list[VirtualPatient]]:
     """Invite ``slots * per_slot`` patients; the first of each slot has saved some parts."""
     from intake import db
@@ -40,8 +40,8 @@ def make_patients(
             for n in range(per_slot):
                 born = date(1940, 1, 1).toordinal() + rng.randrange(25000)
                 dob = date.fromordinal(born)
-                name = f"Load Patient-{slot:04d}-{n:03d}"
-                new = create_invitation(tx, name, dob, f"LOAD-{slot:04d}-{n:03d}", 14)
+                ref = f"{slot:04d}-{n:03d}"
+                new = create_invitation(tx, f"{label} Patient-{ref}", dob, f"{label}-{ref}", 14)
                 patient = VirtualPatient(
                     new.intake.public_id,
                     new.token,
