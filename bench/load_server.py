@@ -138,8 +138,9 @@ def serving(env: dict[str, str], tmp: Path) -> Iterator[Server]:
         _start(server, "web", [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
                env, tmp)  # fmt: skip
         _wait_healthy(server)
-        if has_worker(env):
-            _start(server, "worker", [*FLASK, "worker"], env, tmp)
+        if has_worker(env):  # as scripts/serve starts it, WORKER_PROCESSES included
+            processes = env.get("WORKER_PROCESSES", "1")
+            _start(server, "worker", [*FLASK, "worker", "--processes", processes], env, tmp)
         yield server
     finally:
         for process in server.processes.values():
