@@ -1,12 +1,16 @@
-"""bench/run.py still runs end to end (a smoke run: its figures are not judged here), and the
-effort counter it prints (bench/effort.py) reads the pages and moves with the catalog."""
+"""bench/run.py and bench/load.py still run end to end (smoke runs: their figures are not judged
+here), the effort counter (bench/effort.py) reads the pages and moves with the catalog, and the
+load bench's verifier notices an answer the service lost or altered."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import random
+import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 
@@ -15,6 +19,13 @@ import yaml
 from flask import Flask
 
 import forms.loader
+from bench.load_patient import VirtualPatient, make_persona
+from bench.load_store import read_only_engine, save_part, verify
+from forms.loader import get_catalog
+from intake import db
+from intake.intakes.demo import demo_answers
+from intake.intakes.invitations import create_invitation, find_by_public_id
+from intake.intakes.submissions import submit_intake
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,3 +110,83 @@ def test_the_effort_counter_reads_the_pages_and_follows_the_catalog(
         assert after[name].questions == before[name].questions - 1, name
         assert after[name].controls == before[name].controls - 7, name
         assert after[name].seconds == before[name].seconds - effort.SECONDS_CHOICE, name
+
+
+# --- bench/load.py ---------------------------------------------------------------------------------
+LOAD_FIGURES = (
+    "every route's p95",
+    "errors",
+    "POST /submit p95",
+    "PDF stored after Send, p95",
+    "PDFs stored",
+    "answers stored exactly",
+    "step buttons pressed",
+    "load average (1 min)",
+)
+
+
+def _figure(output: str, name: str) -> str:
+    lines = [line for line in output.splitlines() if line.strip().startswith(name)]
+    assert lines, f"{name!r} missing from the load bench's output:\n{output}"
+    return lines[0]
+
+
+def test_load_mode_smoke_run() -> None:
+    """A few fast patients against a real server on SQLite: it runs, sends, and checks answers."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL")}
+    command = [sys.executable, str(ROOT / "bench" / "load.py"), "--patients", "3", "--seconds",
+               "4", "--think", "0.05", "--pdf-wait", "30"]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name in LOAD_FIGURES:
+        _figure(done.stdout, name)
+    assert _figure(done.stdout, "errors").endswith("PASS"), done.stdout
+    assert _figure(done.stdout, "PDFs stored").endswith("PASS"), done.stdout
+    checked = _figure(done.stdout, "answers stored exactly")
+    assert checked.endswith("PASS") and " 0 differences" in checked, done.stdout
+    sent = re.search(r"answers, (\d+) sent", checked)
+    assert sent and int(sent.group(1)) >= 2, checked  # the warm-up patients send, at least
+
+
+def _answered_patient(app: Flask) -> VirtualPatient:
+    """A patient who saved every part, through the service's own save, then sent."""
+    catalog = get_catalog()
+    with app.app_context(), db.transaction() as tx:
+        new = create_invitation(tx, "Vera Load-Check", date(1980, 1, 2))
+        persona = make_persona(catalog, demo_answers(catalog), random.Random(5))
+        patient = VirtualPatient(new.intake.public_id, new.token, (2, 1, 1980), persona)
+        for section in catalog.sections:
+            save_part(catalog, section, new.intake, patient)
+    with app.app_context(), db.transaction() as tx:
+        intake = find_by_public_id(tx, patient.public_id)
+        assert intake is not None
+        submit_intake(tx, intake)
+    patient.submitted = True
+    return patient
+
+
+def test_verifier_passes_what_is_stored_and_catches_a_lost_or_changed_answer(app: Flask) -> None:
+    catalog = get_catalog()
+    patient = _answered_patient(app)
+    pid = patient.public_id
+    assert len(patient.expected_draft()) > 20 and patient.opened  # a real test of many answers
+    engine = read_only_engine(app.config["DATABASE_URL"])
+    try:
+        assert verify(engine, catalog, [patient]) == []
+
+        with app.app_context(), db.transaction() as tx:
+            intake = find_by_public_id(tx, pid)
+            assert intake is not None and intake.submission is not None
+            lost = sorted(intake.answers)[0]
+            intake.answers = {k: v for k, v in intake.answers.items() if k != lost}
+            frozen = dict(intake.submission.answers)
+            changed = next(k for k, v in frozen.items() if isinstance(v, str) and k != lost)
+            frozen[changed] = f"{frozen[changed]} (altered)"
+            intake.submission.answers = frozen
+        problems = verify(engine, catalog, [patient])
+    finally:
+        engine.dispose()
+    assert f"{pid} draft: {lost} sent, not stored" in problems
+    assert f"{pid} sent: {changed} stored differently from what was sent" in problems
