@@ -77,8 +77,8 @@ def test_a_long_medicine_name_and_dose_are_saved(
     dose = "One in the morning, and a second one at night on bad days; two at once before a dental visit"
     assert len(name) > 80 and len(dose) > 60
     rows = {"med.takes_any": "yes", "med.current-0-name": name, "med.current-0-dose": dose}
-    post_step(client, "med", {"med.takes_any": "yes"}, action="save")
-    response = post_step(client, "med", rows, action="save")
+    post_step(client, "med", {"med.takes_any": "yes"}, action="next")
+    response = post_step(client, "med", rows, action="next")
     assert response.status_code == 303, _summary(response)
     stored = load_intake(app, patient.public_id).answers["med.current"]
     assert stored == [{"name": name, "dose": dose}]
@@ -157,9 +157,9 @@ def test_more_entries_than_a_list_holds_are_a_message_not_a_silent_cut(
     saved. Now all six come back with the message, and the stored list is as it was."""
     item = get_catalog().item("general.severe_list")
     assert item.max_rows == 5
-    post_step(client, "general", {"general.severe_episode": "yes"}, action="save")
+    post_step(client, "general", {"general.severe_episode": "yes"}, action="next")
     kept = {"general.severe_episode": "yes", "general.severe_list-0-what": "Throat closed"}
-    assert post_step(client, "general", kept, action="save").status_code == 303
+    assert post_step(client, "general", kept, action="next").status_code == 303
     six = {f"general.severe_list-{n}-what": f"Episode number {n + 1}" for n in range(6)}
     response = post_step(client, "general", {"general.severe_episode": "yes", **six})
     assert response.status_code == 422
@@ -190,7 +190,7 @@ def test_damaged_bytes_anywhere_on_a_step_are_a_message_never_a_500(
     """In every kind of answer (a choice, a year, a list entry's box) the answer's own message;
     in the step's own fields (resume ticket, version, button) the edge's 400. The ticket is read
     by code that expects text: a surrogate there was a 500."""
-    post_step(client, "general", {"general.severe_episode": "yes"}, action="save")
+    post_step(client, "general", {"general.severe_episode": "yes"}, action="next")
     answers = (
         "general.course=wo%FFrse&general.symptoms=hi%FFves&general.onset_year-year=20%FF10"
         "&general.severe_episode=yes&general.severe_list-0-what=Thr%FFoat"
