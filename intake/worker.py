@@ -117,12 +117,18 @@ def run_until_idle(app: Flask, worker: str | None = None) -> int:
     return done
 
 
-def run(app: Flask, poll_seconds: float, stop: threading.Event) -> None:
+def run(
+    app: Flask, poll_seconds: float, stop: threading.Event, *, supervised: bool = False
+) -> None:
     """One worker process's loop: give back dead predecessors' jobs, then work until ``stop``."""
     worker = queue.worker_name()
     release_dead(app)
     log.info("worker %s ready", worker)
+    parent = os.getppid()
     while not stop.is_set():
+        if supervised and os.getppid() != parent:  # the supervisor was killed: do not outlive it
+            log.warning("worker %s: its supervisor has gone; stopping", worker)
+            break
         try:
             busy = work_one(app, worker)
         except Exception as exc:  # the database went away for a moment: wait, then go on
@@ -143,7 +149,7 @@ def serve_one(app: Flask) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    run(app, float(app.config["WORKER_POLL_SECONDS"]), stop)
+    run(app, float(app.config["WORKER_POLL_SECONDS"]), stop, supervised=True)
 
 
 def warm_up(app: Flask) -> None:
