@@ -65,6 +65,10 @@ UA_STYLESHEET_PATH = TEMPLATES / "pdf" / "ua.css"
 #: and WeasyPrint 70 leaves the running header and footer as neither. Tags are still written.
 PDF_VARIANT = "pdf/a-3b"
 
+#: The "modified" date fontTools gives the fonts it rewrites (``main``): 2000-01-01, as fixed as
+#: any, and after 1980 should a ZIP file ever be written with it.
+FONT_DATE_EPOCH = "946684800"
+
 #: The renderer's fontconfig: the system's, emoji from a monochrome outline font (see there).
 FONTCONFIG_FILE = TEMPLATES / "pdf" / "fonts.conf"
 
@@ -328,6 +332,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     logging.basicConfig(level=logging.WARNING, format="intake.pdf.engine[%(process)d] %(message)s")
+    # fontTools rewrites a colour emoji font for the PDF (its images dropped) and stamps the copy
+    # with the time: the same answers gave other bytes every second. It reads the reproducible
+    # builds' SOURCE_DATE_EPOCH instead when set; nothing else in this process does.
+    os.environ["SOURCE_DATE_EPOCH"] = FONT_DATE_EPOCH
     _ua_stylesheet()
     # What start-up made lives as long as the process: the garbage collector's full collections
     # need not rescan it during every render.
