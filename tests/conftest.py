@@ -292,7 +292,7 @@ def run_jobs(app: Flask) -> int:
     return run_until_idle(app)
 
 
-def stored_submission(app: Flask, public_id: str, within: float = 60) -> Submission:
+def stored_submission(app: Flask, public_id: str, within: float = 180) -> Submission:
     """The intake's submission once the live app's background worker has stored its PDF
     (usually within a second or two; ``within`` only bounds a broken worker's test)."""
     deadline = time.monotonic() + within

@@ -110,7 +110,7 @@ def test_invite_answer_submit_and_download_the_pdf(
         assert "GARCÍA LÓPEZ" in clinic.inner_text("h1").upper()
         main = clinic.inner_text("main")
         assert CONCERNS in main and "The patient (me)" in main
-        for _ in range(120):  # the worker makes the PDF within a second or two of the "Send"
+        for _ in range(480):  # the worker makes the PDF within a second or two of the "Send"
             if "being made" not in clinic.inner_text("main"):
                 break
             clinic.wait_for_timeout(250)

@@ -18,10 +18,12 @@ href="file:///...">`` embeds files).
 The PDF is an archival, self-describing file: PDF/A-3b, tagged for accessibility, and able to
 carry the intake's FHIR QuestionnaireResponse as an associated file built from bytes in memory.
 Every date in it is the submission time, so the same answers always give the same bytes.
+How the process spends less time on them, without changing one, is ``intake.pdf.speed``.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import gc
 import logging
@@ -37,7 +39,6 @@ from datetime import UTC
 from functools import cache
 from typing import IO, Any
 
-import pydyf
 import weasyprint
 import weasyprint.draw.text
 from weasyprint.images import RasterImage
@@ -46,6 +47,14 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from intake.assets import TEMPLATES
 from intake.pdf.job import FAILED, OK, PdfAttachment, RenderJob, frame, read_frame
+from intake.pdf.speed import (
+    NAMED_SETTINGS,
+    SETTINGS,
+    EngineSettings,
+    collector_paused,
+    reusing_stylesheets,
+    serialise_once,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,10 @@ UA_STYLESHEET_PATH = TEMPLATES / "pdf" / "ua.css"
 #: (appearance) rather than "a" (accessible): "a" needs all content tagged or marked as artifact,
 #: and WeasyPrint 70 leaves the running header and footer as neither. Tags are still written.
 PDF_VARIANT = "pdf/a-3b"
+
+#: The "modified" date fontTools gives the fonts it rewrites (``main``): 2000-01-01, as fixed as
+#: any, and after 1980 should a ZIP file ever be written with it.
+FONT_DATE_EPOCH = "946684800"
 
 #: The renderer's fontconfig: the system's, emoji from a monochrome outline font (see there).
 FONTCONFIG_FILE = TEMPLATES / "pdf" / "fonts.conf"
@@ -177,11 +190,13 @@ def render_html_pdf(
     *,
     fetcher: DenyAllFetcher | None = None,
     attachments: Sequence[PdfAttachment] = (),
+    settings: EngineSettings = SETTINGS,
 ) -> bytes:
     """The PDF of self-contained HTML; pass ``fetcher`` to see afterwards what it refused.
 
     The renderer process calls this for every job; tests call it directly, in their own process,
-    to render stripped or spied-on documents. The output is PDF/A-3b and tagged; ``attachments`` become associated files (/AF, "Data").
+    to render stripped or spied-on documents. The output is PDF/A-3b and tagged; ``attachments``
+    become associated files (/AF, "Data"). ``settings`` change how long it takes, never the bytes.
     """
     names = [attachment.name for attachment in attachments]
     if len(set(names)) != len(names):
@@ -190,7 +205,11 @@ def render_html_pdf(
     document = SummaryHTML(string=html, base_url=None, url_fetcher=url_fetcher)
     # A name tree must be sorted by key; WeasyPrint writes the files in the order given.
     ordered = sorted(attachments, key=lambda attachment: attachment.name.encode())
-    with _RENDER_LOCK, warnings.catch_warnings():
+    with (
+        _RENDER_LOCK,
+        reusing_stylesheets(settings, FONT_CONFIG, DenyAllFetcher),
+        warnings.catch_warnings(),
+    ):
         # WeasyPrint 70 opens its sRGB profile for PDF/A and never closes it. CPython closes the
         # file as soon as it is dropped, mid-render, but the ResourceWarning it emits would fail
         # every test that renders a PDF (pytest runs with warnings as errors).
@@ -203,55 +222,21 @@ def render_html_pdf(
             pdf_tags=True,
             # Built per render: a WeasyPrint Attachment's source can be read only once.
             attachments=[_weasyprint_attachment(a, url_fetcher) for a in ordered],
-            finisher=_finisher(ordered),
+            finisher=_finisher(ordered, settings),
         )
     return pdf
 
 
-def _finisher(attachments: Sequence[PdfAttachment]) -> Callable[[Any, Any], None]:
+def _finisher(
+    attachments: Sequence[PdfAttachment], settings: EngineSettings
+) -> Callable[[Any, Any], None]:
     fix_attachments = _attachment_finisher(attachments)
 
     def finish(document: Any, pdf: Any) -> None:
         fix_attachments(document, pdf)
-        _serialise_once(pdf)
+        serialise_once(pdf, settings)
 
     return finish
-
-
-_SERIALISED_ONCE: dict[type, type] = {}
-
-
-def _serialise_once(pdf: Any) -> None:
-    """Make each PDF object build its bytes once, however often pydyf asks for them.
-
-    For a PDF/A file pydyf writes a file identifier: it serialises and zlib-compresses (level 9)
-    every object once to hash them, then again to write them, about 30 ms of each render.
-    The objects are complete when the finisher runs, so the second answer equals the first;
-    a test checks the bytes are the same as without this.
-    """
-    for pdf_object in pdf.objects:
-        cls = type(pdf_object)
-        if not isinstance(pdf_object, pydyf.Object):
-            continue
-        memo = _SERIALISED_ONCE.get(cls)
-        if memo is None:
-            memo = type(cls.__name__, (cls,), {"data": _data_once(cls.data)})
-            _SERIALISED_ONCE[cls] = memo
-        pdf_object.__class__ = memo
-
-
-def _data_once(data: property) -> property:
-    """pydyf's ``data`` property, keeping its first answer in the object's ``__dict__``."""
-    build = data.fget
-    assert build is not None
-
-    def once(pdf_object: Any) -> bytes:
-        cached: bytes | None = pdf_object.__dict__.get("_intake_data")
-        if cached is None:
-            cached = pdf_object.__dict__["_intake_data"] = build(pdf_object)
-        return cached
-
-    return property(once)
 
 
 def _weasyprint_attachment(attachment: PdfAttachment, fetcher: URLFetcher) -> Any:
@@ -297,7 +282,12 @@ def _attachment_finisher(attachments: Sequence[PdfAttachment]) -> Callable[[Any,
     return finish
 
 
-def serve(jobs: IO[bytes], replies: IO[bytes], idle_seconds: float = 0) -> None:
+def serve(
+    jobs: IO[bytes],
+    replies: IO[bytes],
+    idle_seconds: float = 0,
+    settings: EngineSettings = SETTINGS,
+) -> None:
     """Answer render jobs until the web worker closes the pipe (it exits, or restarts us), or
     until none came for ``idle_seconds`` (0: wait for ever)."""
     while True:
@@ -306,19 +296,35 @@ def serve(jobs: IO[bytes], replies: IO[bytes], idle_seconds: float = 0) -> None:
         body = read_frame(jobs)
         if body is None:
             return
-        try:
-            job = RenderJob.decode(body)
-            reply = OK + frame(render_html_pdf(job.html, attachments=job.attachments))
-        except Exception as exc:  # the web worker records the failure; this process goes on
-            # The type and where, never the message: it could quote the document.
-            where = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("PDF render failed: %s\n%s", type(exc).__name__, where)
-            reply = FAILED + frame(type(exc).__name__.encode("ascii", "replace"))
-        replies.write(reply)
-        replies.flush()
+        # The collector runs once the reply is on its way: the web worker reads it meanwhile.
+        with collector_paused(settings):
+            replies.write(_answer(body, settings))
+            replies.flush()
 
 
-def main() -> None:
+def _answer(body: bytes, settings: EngineSettings) -> bytes:
+    """The reply to one job: the PDF, or the type of the error that stopped it."""
+    try:
+        job = RenderJob.decode(body)
+        return OK + frame(render_html_pdf(job.html, attachments=job.attachments, settings=settings))
+    except Exception as exc:  # the web worker records the failure; this process goes on
+        # The type and where, never the message: it could quote the document.
+        where = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("PDF render failed: %s\n%s", type(exc).__name__, where)
+        return FAILED + frame(type(exc).__name__.encode("ascii", "replace"))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m intake.pdf.engine", description="The PDF renderer process."
+    )
+    parser.add_argument(
+        "--settings",
+        choices=sorted(NAMED_SETTINGS),
+        default="current",
+        help="how the renderer spends its time (the bench compares them; the PDF is the same)",
+    )
+    settings = NAMED_SETTINGS[parser.parse_args(argv).settings]
     # Ctrl-C in the terminal reaches the whole process group; the web worker decides when this
     # process ends, by closing the pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -327,6 +333,10 @@ def main() -> None:
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     logging.basicConfig(level=logging.WARNING, format="intake.pdf.engine[%(process)d] %(message)s")
+    # fontTools rewrites a colour emoji font for the PDF (its images dropped) and stamps the copy
+    # with the time: the same answers gave other bytes every second. It reads the reproducible
+    # builds' SOURCE_DATE_EPOCH instead when set; nothing else in this process does.
+    os.environ["SOURCE_DATE_EPOCH"] = FONT_DATE_EPOCH
     _ua_stylesheet()
     # What start-up made lives as long as the process: the garbage collector's full collections
     # need not rescan it during every render.
@@ -334,7 +344,7 @@ def main() -> None:
     idle_seconds = float(os.environ.get("INTAKE_RENDERER_IDLE_SECONDS") or 0)
     # BrokenPipeError: the web worker went away mid-render (stopped, or killed by gunicorn).
     with contextlib.suppress(BrokenPipeError):
-        serve(sys.stdin.buffer, replies, idle_seconds)
+        serve(sys.stdin.buffer, replies, idle_seconds, settings)
 
 
 if __name__ == "__main__":
