@@ -140,7 +140,7 @@ def test_load_mode_smoke_run() -> None:
     command = [sys.executable, str(ROOT / "bench" / "load.py"), "--patients", "3", "--seconds",
                "4", "--think", "0.05", "--pdf-wait", "30"]  # fmt: skip
     done = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
     for name in LOAD_FIGURES:
