@@ -71,6 +71,16 @@ def fill_with_demo_answers(app: Any, public_id: str) -> None:
         intake.sections_saved = [s.id for s in catalog.sections]
 
 
+def open_link(page: Any, base: str, token: str) -> None:
+    """Open the patient's link and confirm the date of birth, as the patient does."""
+    page.goto(f"{base}/start?t={token}")
+    page.fill("#dob-day", str(DOB.day))
+    page.fill("#dob-month", str(DOB.month))
+    page.fill("#dob-year", str(DOB.year))
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
 EMAIL = "dr.ada@example.org"
 PASSWORD = "plum tractor violin 42"
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from intake import db
 from intake.intakes.invitations import create_invitation
 from intake.models import Intake
-from tests.chromium import DOB, LIST_LAYOUT, TIMEOUT_MS, fill_with_demo_answers
+from tests.chromium import DOB, LIST_LAYOUT, TIMEOUT_MS, fill_with_demo_answers, open_link
 from tests.conftest import stored_submission
 
 CONCERNS = "Hives after hot showers,\nand tiredness since 2019 – «ça va»."
@@ -186,16 +186,6 @@ def test_list_answers_stack_in_the_patient_s_column_at_every_width(
             assert first["label"] == '"Food or drink"' and "Aged cheese" in first["text"], first
     finally:
         context.close()
-
-
-def open_link(page: Any, base: str, token: str) -> None:
-    """Open the patient's link and confirm the date of birth, as the patient does."""
-    page.goto(f"{base}/start?t={token}")
-    page.fill("#dob-day", str(DOB.day))
-    page.fill("#dob-month", str(DOB.month))
-    page.fill("#dob-year", str(DOB.year))
-    with page.expect_navigation():
-        page.click("button[type=submit]")
 
 
 #: Each 0 to 10 choice's box on the page, and whether the page scrolls sideways.

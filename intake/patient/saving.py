@@ -23,6 +23,7 @@ from intake.intakes.drafts import (
     visibility_for,
 )
 from intake.models import Intake
+from intake.patient.same_as import copies
 from intake.patient.steps import Action, StepPage, parse_action, posted_shown, step_page
 
 
@@ -92,6 +93,9 @@ def save_page(catalog: Catalog, section: Section, intake: Intake) -> SaveOutcome
         with db.transaction() as tx:
             lock_for_update(tx, intake)
             shown = [i for i in posted_shown(section) if i not in unsaved]
+            if action.kind == "same" and not has_errors:
+                copied = _copied(catalog, section, intake, values, action)
+                values, shown = {**values, **copied}, [*shown, *copied]
             saved = save_step(intake, section, values, shown, seen).saved
             if saved and action.kind in ("more", "less"):
                 set_detail(intake, section.id, action.kind == "more")
@@ -119,6 +123,20 @@ def save_page(catalog: Catalog, section: Section, intake: Intake) -> SaveOutcome
     return SaveOutcome("saved", action, page, new_items, place, _anchor(action, visible, intake))
 
 
+def _copied(
+    catalog: Catalog, section: Section, intake: Intake, values: dict[str, Any], action: Action
+) -> dict[str, Any]:
+    """ "Same as for <topic>": that topic's reaction answers, for this section's block. The copy
+    goes over what the page posted for the block (pressing the button says so); the rest of the
+    page is saved as posted. An unknown topic copies nothing, and so does a page with a mistake
+    on it: shown again as typed, it would post the block over the copy at its next save."""
+    source = {s.id: s for s in catalog.sections}.get(action.item_id or "")
+    if source is None or source.id == section.id:
+        return {}
+    answers = {**(intake.answers or {}), **values}
+    return copies(catalog, section, source, answers, visibility_for(intake))
+
+
 def _again(
     catalog: Catalog,
     section: Section,
@@ -143,4 +161,6 @@ def _anchor(action: Action, visible: list[Item], intake: Intake) -> str | None:
         return f"q-{action.item_id}-{len(rows) if isinstance(rows, list) else 0}"
     if action.kind == "remove":
         return f"q-{action.item_id}"
+    if action.kind == "same":
+        return "same-as"
     return None

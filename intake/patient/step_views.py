@@ -70,8 +70,11 @@ def step(section_id: str) -> ResponseReturnValue:
         return _signed_out()
     if intake.submission is not None:
         return redirect(url_for("patient.done"))
-    notice = "more" if request.args.get("notice") == "more" else None  # the rest are posts' own
-    return _render_step(step_page(catalog_for(intake), section, intake, notice=notice))
+    notice = request.args.get("notice")
+    notice = notice if notice in ("more", "same") else None  # the rest are posts' own
+    copied = request.args.get("copied") if notice == "same" else None
+    page = step_page(catalog_for(intake), section, intake, notice=notice, copied_from=copied)
+    return _render_step(page)
 
 
 def _post_step(section_id: str) -> ResponseReturnValue:
@@ -211,6 +214,11 @@ def _after_save(page: StepPage, outcome: SaveOutcome, intake: Intake) -> str:
     if outcome.new_items:
         new = ",".join(item.id for item in outcome.new_items)
         return url_for("patient.step", section_id=section.id, notice="more", new=new, **back)
+    if action.kind == "same":
+        where = url_for(
+            "patient.step", section_id=section.id, notice="same", copied=action.item_id, **back
+        )
+        return f"{where}#{outcome.anchor}"
     if outcome.anchor is not None:
         return url_for("patient.step", section_id=section.id, **back) + f"#{outcome.anchor}"
     return place_url(outcome.place)

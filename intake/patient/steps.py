@@ -14,6 +14,7 @@ from forms.schema import Catalog, Item, Section
 from intake.intakes.drafts import section_version, visibility_for
 from intake.models import Intake
 from intake.patient.access import signed_in
+from intake.patient.same_as import SameAs, offer
 from intake.patient.tickets import resume_ticket
 
 
@@ -59,6 +60,10 @@ class StepPage:
     #: After "Save and finish later" or "Back" stopped on an error: where the patient can go
     #: anyway, leaving the answers in error as they were (a half-typed year must not trap them).
     leave: tuple[str, str] | None = None
+    #: "Same as for <an earlier topic>" above the reaction block (``intake.patient.same_as``).
+    same_as: SameAs | None = None
+    #: After that button: the topic whose answers were just copied (the notice names it).
+    copied_from: Section | None = None
 
     @property
     def urgent_notice(self) -> bool:
@@ -91,8 +96,9 @@ class StepPage:
 
 @dataclass(frozen=True)
 class Action:
-    """The button pressed: ``kind`` is next, back, save, more, less, add or remove; ``add`` and
-    ``remove`` name their list, and ``remove`` its row (from 0)."""
+    """The button pressed: ``kind`` is next, back, save, more, less, add, remove or same;
+    ``add`` and ``remove`` name their list, and ``remove`` its row (from 0); ``same`` names in
+    ``item_id`` the section whose reaction answers to copy."""
 
     kind: str
     item_id: str | None = None
@@ -111,6 +117,8 @@ def parse_action(value: str) -> Action:
         return Action(kind)
     if kind == "add":
         return Action("add", rest or None)
+    if kind == "same" and rest:
+        return Action("same", rest)
     item_id, _, row = rest.partition(":")
     if kind == "remove" and item_id and row.isdecimal():
         return Action("remove", item_id, int(row))
@@ -169,6 +177,7 @@ def step_page(
     posted: bool = False,
     notice: str | None = None,
     visible: list[Item] | None = None,
+    copied_from: str | None = None,
 ) -> StepPage:
     """Build a step page from the stored draft, or from what was just posted (nothing is dropped).
 
@@ -197,6 +206,7 @@ def step_page(
     for item in items:
         item.kind.ready(item, form[item.id])
     optional = _detail_items(catalog, section, answers, visibility)
+    source = {s.id: s for s in catalog.sections}.get(copied_from or "")
     return StepPage(
         catalog=catalog,
         section=section,
@@ -214,6 +224,8 @@ def step_page(
         errors=errors,
         to_review=(request.form.get("_return") if posted else request.args.get("from")) == "review",
         new_items=[] if posted else _new_items(items, request.args.get("new", "")),
+        same_as=offer(catalog, section, answers, visibility, [i.id for i in items]),
+        copied_from=source,
     )
 
 

@@ -1,0 +1,170 @@
+"""“Same as for <an earlier topic>” above a reaction block (issue 15, item 3): one press copies an
+earlier topic's reaction answers, which are then stored exactly as if ticked one by one."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from intake import db
+from intake.intakes.invitations import create_invitation
+from tests.chromium import DOB, TIMEOUT_MS, open_link
+from tests.conftest import Invited, load_intake, post_step
+
+STRESS = {
+    "stress.reaction.noticed": ["hives", "flushing"],
+    "stress.reaction.onset": "minutes",
+    "stress.reaction.how_often": "most_times",
+}
+
+
+def _stress_with_reactions(client: FlaskClient) -> None:
+    """Answer Stress's block in two saves, as a page without scripts asks it: the follow-ups
+    appear after the first."""
+    post_step(client, "stress", {"stress.reaction.noticed": STRESS["stress.reaction.noticed"]})
+    assert post_step(client, "stress", STRESS).status_code == 303
+
+
+def _offer(html: str) -> str | None:
+    match = re.search(
+        r'<div class="same-as" id="same-as">(.*?)</div>\s*<div class="question', html, re.S
+    )
+    return match.group(1) if match else None
+
+
+def test_a_later_topic_offers_the_earlier_answers_in_words(
+    client: FlaskClient, patient: Invited
+) -> None:
+    _stress_with_reactions(client)
+    offer = _offer(client.get("/step/sleep").get_data(as_text=True))
+    assert offer is not None
+    assert "The same as for “Stress”?" in offer
+    assert "Hives (itchy, raised bumps or welts on the skin); Flushing or hot flashes" in offer
+    assert "Within minutes (less than 1 hour)" in offer and "Most times" in offer
+    assert 'value="same:stress"' in offer
+
+
+def test_no_offer_before_any_topic_reports_a_reaction(
+    client: FlaskClient, patient: Invited
+) -> None:
+    assert _offer(client.get("/step/sleep").get_data(as_text=True)) is None
+    post_step(client, "stress", {"stress.reaction.noticed": ["none"]})
+    assert _offer(client.get("/step/sleep").get_data(as_text=True)) is None
+
+
+def test_pressing_it_stores_the_copy_and_the_rest_of_the_page(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    _stress_with_reactions(client)
+    response = post_step(client, "sleep", {"sleep.hours": "h7_8"}, action="same:stress")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/step/sleep?notice=same&copied=stress#same-as")
+    answers = load_intake(app, patient.public_id).answers
+    assert answers["sleep.hours"] == "h7_8"
+    assert answers["sleep.reaction.noticed"] == ["hives", "flushing"]
+    assert answers["sleep.reaction.onset"] == "minutes"
+    assert answers["sleep.reaction.how_often"] == "most_times"
+    assert "sleep.reaction.last_time" not in answers  # asked only with "more detail" open
+
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your answers for “Stress” are filled in below." in page
+    assert _offer(page) is None  # nothing left to copy
+    assert re.search(r'name="sleep.reaction.onset" value="minutes"[^>]*checked', page)
+
+
+def test_the_copy_replaces_what_the_block_held(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    _stress_with_reactions(client)
+    own: dict[str, Any] = {
+        "sleep.reaction.noticed": ["nausea", "something_else"],
+        "sleep.reaction.other": "Tingling",
+    }
+    post_step(client, "sleep", own)
+    post_step(client, "sleep", {**own, "sleep.reaction.onset": "days"})
+    assert _offer(client.get("/step/sleep").get_data(as_text=True)) is not None
+    response = post_step(client, "sleep", own, action="same:stress")
+    answers = load_intake(app, patient.public_id).answers
+    assert answers["sleep.reaction.noticed"] == ["hives", "flushing"]
+    assert answers["sleep.reaction.onset"] == "minutes"
+    # No "Something else" now, so its box is not asked (its words stay in the draft, as any
+    # hidden follow-up's do, and come back if it is ticked again).
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'name="_shown" value="sleep.reaction.other"' not in page
+
+
+def test_the_nearest_earlier_topic_is_offered(client: FlaskClient, patient: Invited) -> None:
+    _stress_with_reactions(client)
+    post_step(client, "sleep", {"sleep.reaction.noticed": ["nausea"]})
+    assert (
+        post_step(
+            client, "sleep", {"sleep.reaction.noticed": ["nausea"], "sleep.reaction.onset": "hours"}
+        ).status_code
+        == 303
+    )
+    offer = _offer(client.get("/step/energy").get_data(as_text=True))
+    assert offer is not None and "“Sleep”" in offer and "Nausea" in offer
+
+
+def test_a_page_with_a_mistake_copies_nothing(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    """Shown again as typed, the block would post its empty boxes over the copy."""
+    _stress_with_reactions(client)
+    bad = {"sleep.hours": "h7_8", "sleep.reaction.noticed": ["hives", "none"]}
+    response = post_step(client, "sleep", bad, action="same:stress")
+    assert response.status_code == 422
+    answers = load_intake(app, patient.public_id).answers
+    assert "sleep.reaction.onset" not in answers
+    assert _offer(response.get_data(as_text=True)) is not None
+
+
+def test_an_unknown_topic_copies_nothing(app: Flask, client: FlaskClient, patient: Invited) -> None:
+    _stress_with_reactions(client)
+    for action in ("same:nowhere", "same:sleep", "same:"):
+        assert post_step(client, "sleep", {}, action=action).status_code == 303
+    answers = load_intake(app, patient.public_id).answers
+    assert "sleep.reaction.noticed" not in answers
+
+
+@pytest.mark.browser
+def test_a_patient_uses_the_same_answers_in_a_browser(
+    live_app: tuple[Any, str], browser: Any
+) -> None:
+    """On a phone: Stress's reactions given, Sleep offers them; one press fills and keeps them."""
+    app, base = live_app
+    with app.app_context(), db.transaction() as tx:
+        new = create_invitation(tx, "Ada Example", DOB)
+        new.intake.answers = dict(STRESS)
+        new.intake.sections_saved = ["general", "stress"]
+        token, public_id = new.token, new.intake.public_id
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        open_link(page, base, token)
+        page.goto(f"{base}/step/sleep")
+        offer = page.locator("#same-as")
+        assert "The same as for “Stress”?" in offer.inner_text()
+        with page.expect_navigation():
+            offer.get_by_role("button", name="Use the same answers here").click()
+        assert page.url.endswith("/step/sleep?notice=same&copied=stress#same-as")
+        assert (
+            "Your answers for “Stress” are filled in below."
+            in page.locator("#same-as").inner_text()
+        )
+        assert page.locator("input[name='sleep.reaction.noticed'][value=hives]").is_checked()
+        assert page.locator("input[name='sleep.reaction.onset'][value=minutes]").is_checked()
+        page.locator("input[name='sleep.reaction.how_often'][value=sometimes]").check()
+        with page.expect_navigation():
+            page.click(".actions button[value=next]")
+        assert "/step/diet" in page.url
+    finally:
+        context.close()
+    answers = load_intake(app, public_id).answers
+    assert answers["sleep.reaction.noticed"] == ["hives", "flushing"]
+    assert answers["sleep.reaction.how_often"] == "sometimes"  # changed after the copy
