@@ -44,6 +44,13 @@ PAGE_LOAD_SECONDS = 3
 #: The goal of issue 15, item 3, in minutes (the core "No" path has none).
 GOALS = {"core, every gate Yes": 6.0, "all detail": 14.0}
 PATHS = ("core, every gate No", "core, every gate Yes", "all detail")
+#: The two "Yes" paths again for a patient whose reactions are alike after every topic: after
+#: the first topic's, each reaction block is answered with its "Same as for <topic>" button (one
+#: press, counted as one choice, and the page load it costs) instead of question by question.
+ALIKE = {
+    "core, Yes, reactions alike": "core, every gate Yes",
+    "all detail, reactions alike": "all detail",
+}
 #: The codes a "No" prefers, in this order, among the answers that open nothing.
 NO_CODES = ("no", "none", "never", "not_at_all")
 #: "Something else": a "Yes" never ticks it (its "What else?" box is the patient's own extra).
@@ -63,6 +70,8 @@ class Effort:
     entry_texts: int = 0
     controls: int = 0
     page_loads: int = 0
+    #: "Same as for <topic>" presses (each counted as a choice).
+    same_presses: int = 0
 
     @property
     def questions(self) -> int:
@@ -94,6 +103,7 @@ class Effort:
             f"{self.controls} controls, {self.page_loads} page loads "
             f"({self.page_loads * PAGE_LOAD_SECONDS / 60:.1f} min of it); "
             f"entries priced field by field: {self.minutes_by_field:.1f} min"
+            + (f"; {self.same_presses} 'Same as' presses" if self.same_presses else "")
         )
 
 
@@ -123,6 +133,8 @@ class PageReader(HTMLParser):
         self.shown: list[str] = []
         self.version = ""
         self.actions: set[str] = set()
+        #: The value of the page's "Same as for <topic>" button, if it offers one.
+        self.same: str | None = None
         self._stack: list[tuple[str, Unit | None, str | None]] = []
 
     def _open(self) -> Unit | None:
@@ -140,6 +152,8 @@ class PageReader(HTMLParser):
             return
         if tag == "button" and a.get("name") == "action":
             self.actions.add(a.get("value", "").split(":", 1)[0])
+            if a.get("value", "").startswith("same:"):
+                self.same = a["value"]
         if tag in ("input", "textarea"):
             unit = self._open()
             if unit is not None:
@@ -222,7 +236,7 @@ def answer_for(catalog: Any, gates: set[str], item: Any, yes: bool) -> Any:
 class Patient:
     """One patient on one path, signed in on a test client of ``app``."""
 
-    def __init__(self, app: Any, yes: bool, detail: bool) -> None:
+    def __init__(self, app: Any, yes: bool, detail: bool, alike: bool = False) -> None:
         from forms.loader import get_catalog
         from intake import db
         from intake.intakes.invitations import create_invitation
@@ -232,7 +246,7 @@ class Patient:
         self.gates = {
             c.item for i in self.catalog.items() if i.enable_when for c in i.enable_when.conditions
         }
-        self.yes, self.detail = yes, detail
+        self.yes, self.detail, self.alike = yes, detail, alike
         self.effort = Effort()
         self._seen: set[str] = set()
         self._entries: set[str] = set()
@@ -289,16 +303,35 @@ class Patient:
                 item = self.catalog.item(item_id)
                 value = answer_for(self.catalog, self.gates, item, self.yes)
                 data.update(posted_fields(item, value))
-            self.count(page, data)
             action = "next"
+            if self.alike and page.same:  # the block is the button's to fill, not answered
+                block = self.block_ids(path)
+                data = {k: v for k, v in data.items() if k.split("-", 1)[0] not in block}
             if self.detail and "more" in page.actions and not opened_detail:
                 action, opened_detail = "more", True
+            elif self.alike and page.same:
+                action = self.press_same(path, page)
+            self.count(page, data)
             form = {**data, "_version": page.version, "_shown": page.shown, "action": action}
             where = self.post(path, form)
             if urlsplit(where).path != path:
                 return where
             html = self.load(where)
         raise AssertionError(f"{path} never moved on")
+
+    def block_ids(self, path: str) -> set[str]:
+        """The ids of the reaction block of the step at ``path``."""
+        section = self.catalog.section(path.rsplit("/", 1)[-1])
+        return set(section.reaction.parts.values()) if section.reaction else set()
+
+    def press_same(self, path: str, page: PageReader) -> str:
+        """ "Same as for <topic>": one choice; the block's questions are then filled in, never
+        answered one by one (those that appear with the copy included)."""
+        assert page.same is not None
+        self._seen.update(f"q-{item_id}" for item_id in self.block_ids(path))
+        self.effort.choices += 1
+        self.effort.same_presses += 1
+        return page.same
 
     def walk(self) -> Effort:
         assert self.client.get(f"/start?t={self.token}").status_code == 303
@@ -315,10 +348,17 @@ class Patient:
         return self.effort
 
 
-def measure(app: Any) -> dict[str, Effort]:
-    """The three paths' figures for the catalog in force, each on a patient of its own."""
-    plans = {PATHS[0]: (False, False), PATHS[1]: (True, False), PATHS[2]: (True, True)}
-    return {name: Patient(app, yes, detail).walk() for name, (yes, detail) in plans.items()}
+def measure(app: Any, alike: bool = False) -> dict[str, Effort]:
+    """The three paths' figures for the catalog in force, each on a patient of its own (and,
+    with ``alike``, the two "Yes" paths taking "Same as for <topic>" too: ``ALIKE``)."""
+    plans = {
+        PATHS[0]: (False, False, False),
+        PATHS[1]: (True, False, False),
+        PATHS[2]: (True, True, False),
+    }
+    if alike:
+        plans |= {name: (True, plain == PATHS[2], True) for name, plain in ALIKE.items()}
+    return {name: Patient(app, *plan).walk() for name, plan in plans.items()}
 
 
 def report(app: Any, emit: Callable[..., None], heading: Callable[[str], None]) -> None:
@@ -327,8 +367,8 @@ def report(app: Any, emit: Callable[..., None], heading: Callable[[str], None]) 
         f"Patient effort, counted from the pages ({SECONDS_CHOICE} s a choice, {SECONDS_TEXT} s "
         f"a free text, {SECONDS_LIST_ENTRY} s a list entry, {PAGE_LOAD_SECONDS} s a page load)"
     )
-    for name, effort in measure(app).items():
-        goal = GOALS.get(name)
+    for name, effort in measure(app, alike=True).items():
+        goal = GOALS.get(ALIKE.get(name, name))
         figure = f"{effort.questions} questions, {effort.minutes:.1f} min"
         if goal is None:
             emit(f"effort, {name}", figure)

@@ -115,6 +115,19 @@ def test_the_effort_counter_reads_the_pages_and_follows_the_catalog(
         assert after[name].seconds == before[name].seconds - effort.SECONDS_CHOICE, name
 
 
+def test_the_effort_counter_prices_same_as_as_one_press_per_block(app: Flask) -> None:
+    """Reactions alike after every topic: each block after the first is one press of "Same as
+    for <topic>" instead of its three core questions (four with the detail open)."""
+    effort = _effort()
+    figures = effort.measure(app, alike=True)
+    for alike, plain in effort.ALIKE.items():
+        same, each = figures[alike], figures[plain]
+        assert same.same_presses > 0, alike
+        parts = 4 if plain == "all detail" else 3
+        assert same.choices == each.choices - (parts - 1) * same.same_presses, alike
+        assert same.seconds < each.seconds, alike
+
+
 # --- bench/load.py ---------------------------------------------------------------------------------
 LOAD_FIGURES = (
     "every route's p95",
