@@ -187,6 +187,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # priority is than the web workers' (os.nice; 0 to 19).
         "WORKER_POLL_SECONDS": float(os.environ.get("WORKER_POLL_SECONDS", 0.5)),
         "WORKER_NICE": int(os.environ.get("WORKER_NICE", 10)),
+        "WORKER_SWEEP_MINUTES": float(os.environ.get("WORKER_SWEEP_MINUTES", 10)),
     }
     config.update(overrides or {})
     if config["INTAKE_ENV"] not in ENVIRONMENTS:
@@ -212,6 +213,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         raise ConfigError("PDF_RENDER_TIMEOUT_SECONDS must be a number of seconds above 0")
     if not config["WORKER_POLL_SECONDS"] > 0:
         raise ConfigError("WORKER_POLL_SECONDS must be a number of seconds above 0")
+    if not config["WORKER_SWEEP_MINUTES"] > 0:
+        raise ConfigError("WORKER_SWEEP_MINUTES must be a number of minutes above 0")
     if not 0 <= config["WORKER_NICE"] <= 19:
         raise ConfigError("WORKER_NICE must be from 0 (same priority as the web) to 19 (lowest)")
     if config["PDF_RENDERER_IDLE_SECONDS"] < 0:

@@ -7,10 +7,12 @@ import logging
 
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
 
 from intake import db, migrate
 from intake.clock import as_utc, utcnow
 from intake.jobs import queue
+from intake.models import Submission
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -35,9 +37,13 @@ def healthz() -> ResponseReturnValue:
 
 
 def _jobs() -> dict[str, float]:
-    """The background worker's queue: jobs waiting or running, and the oldest one's age. A
-    growing age means no worker is running (or it cannot keep up); the web side stays ready."""
+    """The background worker's queue: jobs waiting or running, and the oldest one's age, and the
+    submissions still without their PDF. A growing age means no worker is running (or it cannot
+    keep up); a PDF missing for long, a render that keeps failing. The web side stays ready."""
     with db.read_snapshot() as connection:
         waiting, oldest = queue.queue_depth(connection)
+        missing = connection.scalar(
+            select(func.count(Submission.id)).where(Submission.pdf.is_(None))
+        )
     age = (utcnow() - as_utc(oldest)).total_seconds() if oldest is not None else 0.0
-    return {"waiting": waiting, "oldest_seconds": round(age, 1)}
+    return {"waiting": waiting, "oldest_seconds": round(age, 1), "pdfs_missing": int(missing or 0)}

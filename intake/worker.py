@@ -31,6 +31,7 @@ from forms.logic import Visibility
 from intake import db
 from intake.clock import utcnow
 from intake.ehr import push
+from intake.intakes import submissions
 from intake.intakes.submissions import make_pdf
 from intake.jobs import queue
 from intake.models import Job
@@ -108,6 +109,15 @@ def release_dead(app: Flask) -> int:
     return released
 
 
+def sweep(app: Flask) -> int:
+    """Queue again the PDFs still missing (``submissions.requeue_missing_pdfs``)."""
+    with app.app_context(), db.transaction() as tx:
+        queued = submissions.requeue_missing_pdfs(tx)
+    if queued:
+        log.warning("queued %s missing PDF(s) again", queued)
+    return queued
+
+
 def run_until_idle(app: Flask, worker: str | None = None) -> int:
     """Do every job that is due now, then return how many were done (tests, ``--burst``)."""
     worker = worker or queue.worker_name()
@@ -125,11 +135,16 @@ def run(
     release_dead(app)
     log.info("worker %s ready", worker)
     parent = os.getppid()
+    every = float(app.config["WORKER_SWEEP_MINUTES"]) * 60
+    next_sweep = time.monotonic()
     while not stop.is_set():
         if supervised and os.getppid() != parent:  # the supervisor was killed: do not outlive it
             log.warning("worker %s: its supervisor has gone; stopping", worker)
             break
         try:
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + every
+                sweep(app)
             busy = work_one(app, worker)
         except Exception as exc:  # the database went away for a moment: wait, then go on
             log.error("worker %s: %s", worker, type(exc).__name__)

@@ -137,7 +137,7 @@ def test_healthz(app, client, submitted) -> None:  # type: ignore[no-untyped-def
         "status": "ok",
         "database": "ok",
         "schema": "current",
-        "jobs": {"waiting": 0, "oldest_seconds": 0.0},
+        "jobs": {"waiting": 0, "oldest_seconds": 0.0, "pdfs_missing": 0},
     }
     with app.app_context(), db.transaction() as tx:  # a render waits, and no worker takes it
         intake = find_by_public_id(tx, submitted())
@@ -146,6 +146,7 @@ def test_healthz(app, client, submitted) -> None:  # type: ignore[no-untyped-def
         job.created_at = utcnow() - timedelta(minutes=10)
     jobs = client.get("/healthz").get_json()["jobs"]
     assert jobs["waiting"] == 1 and 599 < jobs["oldest_seconds"] < 700
+    assert jobs["pdfs_missing"] == 1
 
 
 @pytest.mark.own_database

@@ -180,6 +180,57 @@ def test_a_render_that_always_fails_ends_failed_and_a_download_queues_it_again(
     assert jobs(app)[-1] == ("pdf", "queued", 0)
 
 
+def test_the_sweep_queues_a_missing_pdf_again_an_hour_after_it_failed(
+    app: Flask, submitted: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No submission stays without its PDF until someone asks: the worker's sweep tries once more
+    an hour after the last try failed, and queues one that never had a render."""
+    failed, never = submitted(), submitted()
+    with app.app_context(), db.transaction() as tx:
+        ids = {}
+        for public_id in (failed, never):
+            intake = find_by_public_id(tx, public_id)
+            assert intake is not None and intake.submission is not None
+            intake.submission.pdf = None
+            ids[public_id] = intake.id
+        tx.execute(
+            update(Job)
+            .where(Job.intake_id == ids[failed])
+            .values(state="failed", attempts=queue.MAX_ATTEMPTS, finished_at=utcnow())
+        )
+        tx.execute(Job.__table__.delete().where(Job.intake_id == ids[never]))
+
+    with app.app_context(), db.transaction() as tx:
+        assert submissions.requeue_missing_pdfs(tx) == 1  # the one that never had a render
+        assert submissions.requeue_missing_pdfs(tx) == 0  # queued now: not twice
+        later = utcnow() + submissions.RETRY_FAILED_AFTER + timedelta(seconds=1)
+        assert submissions.requeue_missing_pdfs(tx, later) == 1  # the failed one, an hour on
+
+    def broken(*_args: object) -> bytes:
+        raise RuntimeError("fonts gone")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pdf, "render_pdf", broken)
+        assert run_jobs(app) == 2
+    # A sweep's try is a single attempt: a document that cannot be made costs one render.
+    with app.app_context():
+        states = (
+            db.session()
+            .execute(select(Job.intake_id, Job.state, Job.attempts).where(Job.state != "done"))
+            .all()
+        )
+    assert sorted(states) == sorted(
+        [(ids[failed], "failed", queue.MAX_ATTEMPTS), (ids[failed], "failed", queue.MAX_ATTEMPTS),
+         (ids[never], "failed", queue.MAX_ATTEMPTS)]
+    )  # fmt: skip
+    with app.app_context(), db.transaction() as tx:
+        much_later = utcnow() + 2 * submissions.RETRY_FAILED_AFTER
+        assert submissions.requeue_missing_pdfs(tx, much_later) == 2
+    assert run_jobs(app) == 2  # the renderer works again: both PDFs are stored
+    for public_id in (failed, never):
+        assert load_intake(app, public_id).submission.pdf is not None  # type: ignore[union-attr]
+
+
 # --- the real command, as scripts/serve runs it ------------------------------------------------
 
 

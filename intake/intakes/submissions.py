@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -67,6 +68,39 @@ def queue_pdf(db: Session, submission: Submission) -> Job | None:
     if submission.pdf is not None:
         return None
     return queue.enqueue(db, "pdf", submission.intake_id)
+
+
+#: How long after its last render failed for good a submission's PDF is tried again by the
+#: worker's sweep (``requeue_missing_pdfs``), one attempt each time.
+RETRY_FAILED_AFTER = timedelta(hours=1)
+
+
+def requeue_missing_pdfs(db: Session, now: datetime | None = None) -> int:
+    """Queue a render for each submission still without its PDF that has none on its way: its
+    last render failed for good more than ``RETRY_FAILED_AFTER`` ago, or it never had one (rows
+    restored from a backup, a job table cleared by hand). How many were queued.
+
+    The worker calls this every few minutes, so that no submission stays without its PDF until
+    someone happens to ask for it (a font fixed, a full disk emptied, a renderer restarted).
+    Each such try is a single attempt: a document that cannot be made costs one render an hour,
+    not five. Several workers may sweep at once: the unique index on active jobs lets one win.
+    """
+    now = now or utcnow()
+    queued = 0
+    missing = select(Submission.intake_id).where(Submission.pdf.is_(None))
+    for intake_id in db.scalars(missing).all():
+        job = queue.latest_job(db, "pdf", intake_id)
+        if job is not None and job.state != "failed":
+            continue  # on its way, or stored meanwhile
+        if job is not None and as_utc(job.finished_at or now) > now - RETRY_FAILED_AFTER:
+            continue
+        try:
+            with db.begin_nested():
+                queue.enqueue(db, "pdf", intake_id).attempts = queue.MAX_ATTEMPTS - 1
+        except IntegrityError:  # another worker's sweep queued it first
+            continue
+        queued += 1
+    return queued
 
 
 def pdf_job(db: Session, submission: Submission) -> Job | None:
