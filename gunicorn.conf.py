@@ -15,7 +15,9 @@ from typing import Any
 
 wsgi_app = "wsgi:app"
 bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
-workers = 2
+#: Web worker processes (sync: one request at a time each). Two suit a 2-core machine with the
+#: background worker beside them; see the README's "Sizing" for what more cores carry.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # "Send to EHR" waits for the EHR's answer, retries included (EHR_TIMEOUT_SECONDS, EHR_RETRIES):
 # the default 30 s would kill the worker mid-upload.
 timeout = 120
