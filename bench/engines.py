@@ -26,17 +26,10 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
-#: As tests/chromium.py launches it.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+#: The checkout, for ``tests.chromium`` (a bench runs as a script, from bench/).
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
 
 
 @dataclass
@@ -153,6 +146,8 @@ def warm_chromium() -> Iterator[WarmChromium]:
     """Debian's Chromium through the Playwright the tests use (a RuntimeError if it cannot)."""
     from playwright.sync_api import sync_playwright
 
+    from tests.chromium import CHROMIUM_ARGS  # launched as the browser tests launch it
+
     manager = sync_playwright().start()
     try:
         browser = manager.chromium.launch(
@@ -168,6 +163,8 @@ def warm_chromium() -> Iterator[WarmChromium]:
 
 def cold_chromium(html: str, runs: int, tmp: Path) -> Timing:
     """The HTML printed by a Chromium started for each document (``--print-to-pdf``)."""
+    from tests.chromium import CHROMIUM_ARGS  # launched as the browser tests launch it
+
     source = tmp / "summary.html"
     source.write_text(html, encoding="utf-8")
     out = tmp / "chromium.pdf"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import statistics
 from collections import Counter
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from bench.report import Report, percentile
 
 if TYPE_CHECKING:
     from bench.load_run import Result
@@ -18,43 +19,10 @@ PDF_P95 = 5.0
 PG_RATIO = 1.2
 
 
-@dataclass
-class Line:
-    name: str
-    figure: str
-    target: str = ""
-    ok: bool | None = None  # None: information only
-
-    def __str__(self) -> str:
-        verdict = "" if self.ok is None else ("PASS" if self.ok else "FAIL")
-        target = f"target {self.target}" if self.target else ""
-        return f"  {self.name:<34} {self.figure:<44} {target:<18} {verdict}".rstrip()
-
-
-_lines: list[Line] = []
-
-
-def emit(name: str, figure: str, target: str = "", ok: bool | None = None) -> None:
-    line = Line(name, figure, target, ok)
-    _lines.append(line)
-    print(line, flush=True)
-
-
-def heading(text: str) -> None:
-    print(f"\n{text}", flush=True)
-
-
-def failures() -> list[str]:
-    return [line.name for line in _lines if line.ok is False]
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (any number of samples; 0 for none)."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * pct // 100))  # ceil
-    return ordered[int(rank) - 1]
+_printed = Report(widths=(44, 18))
+emit = _printed.emit
+heading = _printed.heading
+failures = _printed.failures
 
 
 def ms(seconds: float) -> str:

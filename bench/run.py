@@ -40,42 +40,16 @@ from pathlib import Path
 from typing import Any
 
 from engines import CHROMIUM
+from report import Report, percentile
 
 KB = 1000
 
 
 # --- reporting -----------------------------------------------------------------------------------
-@dataclass
-class Line:
-    name: str
-    figure: str
-    target: str = ""
-    ok: bool | None = None  # None: information only
-
-    def __str__(self) -> str:
-        verdict = "" if self.ok is None else ("PASS" if self.ok else "FAIL")
-        target = f"target {self.target}" if self.target else ""
-        return f"  {self.name:<34} {self.figure:<34} {target:<26} {verdict}".rstrip()
-
-
-report: list[Line] = []
-
-
-def emit(name: str, figure: str, target: str = "", ok: bool | None = None) -> None:
-    line = Line(name, figure, target, ok)
-    report.append(line)
-    print(line, flush=True)
-
-
-def heading(text: str) -> None:
-    print(f"\n{text}", flush=True)
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (works for any number of samples)."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * pct // 100))  # ceil
-    return ordered[int(rank) - 1]
+_printed = Report()
+report = _printed.lines
+emit = _printed.emit
+heading = _printed.heading
 
 
 def ms(seconds: float) -> str:
