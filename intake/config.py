@@ -79,6 +79,24 @@ def _check_production_key(key: str | None, name: str = "SECRET_KEY") -> None:
         )
 
 
+#: Settings an older version read and this one does not, each with what to set instead: an
+#: install that still sets one would otherwise run, silently, on the defaults that replaced it.
+RETIRED = {
+    "PATIENT_SESSION_SECONDS": (
+        "a patient's session now ends after PATIENT_IDLE_MINUTES without a request (default 30)"
+        " and in any case PATIENT_SESSION_HOURS after the date of birth was entered (default 4):"
+        " set those instead, and remove PATIENT_SESSION_SECONDS"
+    ),
+}
+
+
+def _refuse_retired(config: dict[str, Any]) -> None:
+    """Refuse to start while a retired setting is set (in the environment, or by the caller)."""
+    for name, instead in RETIRED.items():
+        if name in os.environ or name in config:
+            raise ConfigError(f"{name} is no longer read: {instead}.")
+
+
 def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config from the environment; ``overrides`` win (tests use them)."""
     env = os.environ.get("INTAKE_ENV", "production")
@@ -190,6 +208,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "WORKER_SWEEP_MINUTES": float(os.environ.get("WORKER_SWEEP_MINUTES", 10)),
     }
     config.update(overrides or {})
+    _refuse_retired(config)
     if config["INTAKE_ENV"] not in ENVIRONMENTS:
         raise ConfigError(
             f"INTAKE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {config['INTAKE_ENV']!r} "

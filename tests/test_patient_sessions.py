@@ -9,6 +9,7 @@ from datetime import timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
@@ -16,6 +17,7 @@ from werkzeug.test import TestResponse
 
 from intake import db
 from intake.clock import as_utc, utcnow
+from intake.config import ConfigError, load_config
 from intake.intakes.invitations import find_by_public_id
 from intake.models import PatientSession
 from tests.conftest import Invited, load_intake, post_step, sign_in
@@ -146,7 +148,31 @@ def test_an_idle_session_ends_after_30_minutes_and_says_so(
     idle_for(app, patient, 11)
     assert client.get("/review").status_code == 401
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    assert "`PATIENT_IDLE_MINUTES`" in readme and "`PATIENT_SESSION_SECONDS`" not in readme
+    assert "`PATIENT_IDLE_MINUTES`" in readme
+
+
+def test_the_retired_session_setting_refuses_to_start_and_says_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PATIENT_SESSION_SECONDS was silently ignored once PATIENT_IDLE_MINUTES and
+    PATIENT_SESSION_HOURS replaced it: an install that set it to one hour got four."""
+    monkeypatch.setenv("INTAKE_ENV", "testing")
+    assert load_config(tmp_path)["PATIENT_IDLE_MINUTES"] == 30
+    monkeypatch.setenv("PATIENT_SESSION_SECONDS", "3600")
+    with pytest.raises(ConfigError) as refused:
+        load_config(tmp_path)
+    message = str(refused.value)
+    assert message.startswith("PATIENT_SESSION_SECONDS is no longer read")
+    assert "PATIENT_IDLE_MINUTES" in message and "PATIENT_SESSION_HOURS" in message
+    assert "remove PATIENT_SESSION_SECONDS" in message
+    monkeypatch.delenv("PATIENT_SESSION_SECONDS")
+    with pytest.raises(ConfigError, match="PATIENT_SESSION_SECONDS is no longer read"):
+        load_config(tmp_path, {"PATIENT_SESSION_SECONDS": 3600})
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    row = next(
+        line for line in readme.splitlines() if line.startswith("| `PATIENT_SESSION_SECONDS`")
+    )
+    assert "retired" in row and "refuses to start" in row and "`PATIENT_IDLE_MINUTES`" in row
 
 
 def test_a_session_ends_in_any_case_hours_after_the_date_of_birth(
