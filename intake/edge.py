@@ -29,7 +29,7 @@ import logging
 import re
 from collections.abc import Iterable
 from io import BytesIO
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
 from flask import Flask, Request, render_template, request
@@ -60,12 +60,23 @@ FIELDS_CHECK_UNREADABLE = frozenset({"patient.step"})
 ADDRESS_LENGTH = 64
 
 
+#: Why a request was refused, each with its own message on the page: ``nul``, a NUL character
+#: (pasted from another program); ``damaged``, bytes that are no UTF-8 (the request was damaged
+#: on its way: the person typed nothing wrong, and retyping is not the remedy).
+Cause = Literal["nul", "damaged"]
+
+
 class UnstorableInput(BadRequest):
-    """A request carrying text that cannot be stored; each blueprint shows it in its own style."""
+    """A request carrying text that cannot be stored; each blueprint shows it in its own style,
+    with the message of each of its ``causes``."""
 
     description = (
         "The request contains a character that cannot be stored (NUL), or bytes that are no UTF-8."
     )
+
+    def __init__(self, causes: frozenset[Cause] = frozenset({"damaged"})) -> None:
+        super().__init__()
+        self.causes = causes
 
 
 class StrictFormParser(FormDataParser):
@@ -100,34 +111,40 @@ class StrictRequest(Request):
     form_data_parser_class = StrictFormParser
 
 
-def _any_match(pattern: re.Pattern[str], values: Iterable[str]) -> bool:
-    return any(pattern.search(value) for value in values)
+def _causes(pattern: re.Pattern[str], values: Iterable[str]) -> frozenset[Cause]:
+    """What is wrong with the values ``pattern`` finds in: a NUL, damaged bytes, or both."""
+    found = {c for value in values for c in pattern.findall(value)}
+    causes: set[Cause] = {"damaged"} if any(c != "\x00" for c in found) else set()
+    return frozenset(causes | ({"nul"} if "\x00" in found else set()))
 
 
-def unstorable_part() -> str | None:
-    """Which part of the current request holds unstorable text (for the log), or None."""
-    if UNSTORABLE.search(request.path):
-        return "path"
-    if _any_match(UNSTORABLE, (t for kv in request.args.items(multi=True) for t in kv)):
-        return "query string"
+def unstorable_part() -> tuple[str, frozenset[Cause]] | None:
+    """Which part of the current request holds unstorable text (for the log), and why; or None."""
+    if causes := _causes(UNSTORABLE, [request.path]):
+        return "path", causes
+    if causes := _causes(UNSTORABLE, (t for kv in request.args.items(multi=True) for t in kv)):
+        return "query string", causes
     form_pattern = SURROGATES if request.endpoint in FIELDS_CHECK_NUL else UNSTORABLE
     fields = request.form.items(multi=True)
     if request.endpoint in FIELDS_CHECK_UNREADABLE:
         fields = (kv for kv in fields if "." not in kv[0])  # the answers check their own
-    if _any_match(form_pattern, (t for kv in fields for t in kv)):
-        return "form"
+    if causes := _causes(form_pattern, (t for kv in fields for t in kv)):
+        return "form", causes
     for name in HEADERS_READ:
-        if UNSTORABLE.search(request.headers.get(name, "")):
-            return f"header {name}"
+        if causes := _causes(UNSTORABLE, [request.headers.get(name, "")]):
+            return f"header {name}", causes
     return None
 
 
 def refuse_unstorable() -> None:
     """before_request: a 400 for unstorable text, before any view or guard reads it."""
-    part = unstorable_part()
-    if part is not None:
-        log.info("refused a request with unstorable text in its %s", part)
-        raise UnstorableInput()
+    found = unstorable_part()
+    if found is not None:
+        part, causes = found
+        log.info(
+            "refused a request with unstorable text (%s) in its %s", "+".join(sorted(causes)), part
+        )
+        raise UnstorableInput(causes)
 
 
 def client_address(value: str | None) -> str | None:
@@ -192,5 +209,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(isolated, "isolated")
 
     @app.errorhandler(UnstorableInput)
-    def _unstorable(_error: UnstorableInput) -> Any:
-        return render_template("patient/bad_input.html"), 400
+    def _unstorable(error: UnstorableInput) -> Any:
+        return render_template("patient/bad_input.html", causes=error.causes), 400

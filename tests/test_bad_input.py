@@ -288,3 +288,31 @@ def test_pages_never_show_a_nul_back_and_markup_stays_markup() -> None:
     assert cleaned == Markup("<b>ab</b>")
     assert isinstance(cleaned, Markup)
     assert without_unstorable(3) == 3
+
+
+def test_damaged_bytes_and_a_hidden_character_each_get_their_own_message(
+    client: FlaskClient, invite: Callable[..., Invited]
+) -> None:
+    """Bytes that are no UTF-8 are not a hidden character the patient pasted: retyping is not
+    the remedy, and the page does not say it is."""
+    invited = invite()
+    assert client.get(f"/start?t={invited.token}").status_code == 303
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    damaged = client.post("/verify", data="dob-day=2%ff7&dob-month=3&dob-year=1980", headers=form)
+    page = _refused(damaged, "Nothing from that page was saved")
+    assert "arrived damaged" in page and "send the page again" in page
+    assert "hidden character" not in page and "instead of pasting" not in page
+    nul = _refused(client.post("/verify", data={**DOB, "dob-day": "2\x007"}), "Nothing from")
+    assert "hidden character" in nul and "instead of pasting" in nul
+    assert "arrived damaged" not in nul
+    both = client.post("/verify", data="dob-day=2%007&dob-month=%ff&dob-year=1980", headers=form)
+    page = _refused(both, "Nothing from that page was saved")
+    assert "hidden character" in page and "arrived damaged" in page
+
+
+def test_damaged_bytes_on_a_clinic_page_get_their_own_message(
+    app: Flask, client: FlaskClient
+) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    page = _refused(client.post("/clinic/login", data="email=dr%ff%40example.org", headers=form))
+    assert "arrived damaged" in page and "(NUL)" not in page

@@ -137,11 +137,12 @@ def set_password() -> ResponseReturnValue:
 
 
 @bp.errorhandler(UnstorableInput)
-def unstorable_input(_error: UnstorableInput) -> ResponseReturnValue:
-    """A NUL in what was sent (intake.edge): say nothing was saved, in the clinic's layout."""
+def unstorable_input(error: UnstorableInput) -> ResponseReturnValue:
+    """A NUL or damaged bytes in what was sent (intake.edge): say which, and that nothing was
+    saved, in the clinic's layout."""
     if resume.wants_json():
         return {"error": "unstorable_input"}, 400
-    return render_template("clinician/bad_input.html"), 400
+    return render_template("clinician/bad_input.html", causes=error.causes), 400
 
 
 @bp.errorhandler(CSRFError)
