@@ -12,10 +12,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from forms.loader import get_catalog
 from intake import db
 from intake.intakes.invitations import find_by_public_id
 from tests.conftest import Invited, load_intake, post_step, run_jobs
-from tests.extracted_text import pdf_text, squash
+from tests.extracted_text import pdf_text, squash, visible_text
 
 NOTICE = (
     "This form is not watched. If you need urgent help, call your local emergency number or "
@@ -106,3 +107,16 @@ def test_the_notice_is_never_in_the_pdf(
     text = squash(pdf_text(submission.pdf, tmp_path))
     assert "not watched" not in text and "4711" not in text and "urgent help" not in text
     assert "Trauma" in text  # the section the notice is shown on is in the PDF, the notice not
+
+
+def test_the_welcome_page_counts_the_parts_from_the_catalog_and_promises_no_time(
+    client: FlaskClient, patient: Invited
+) -> None:
+    """It promised "16 short parts" and "10 to 25 minutes": neither held (issue 15, item 3's
+    figures). The number of parts is the catalog's, as the steps count them; no clock is set."""
+    parts = len(get_catalog().sections)
+    text = squash(visible_text(client.get("/welcome").get_data(as_text=True)))
+    assert f"There are {parts} parts, and then a page where you can check your answers" in text
+    assert f"Step 1 of {parts}" in client.get("/step/general").get_data(as_text=True)
+    assert "short parts" not in text and "It takes about" not in text
+    assert "Take your time." in text
