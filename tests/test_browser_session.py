@@ -327,3 +327,42 @@ def test_the_urgent_help_notice_on_welcome_trauma_and_done(
         shot(page, "done")
     finally:
         context.close()
+
+
+def test_typing_keeps_the_session_alive_without_a_request_per_key(
+    live_app: tuple[Any, str], browser: Any
+) -> None:
+    """40 minutes writing one long answer (the page's clock run forward a minute at a time, the
+    server's session aged with it): no warning, the session still open at the end, and a
+    keep-alive a few minutes apart, not one per key."""
+    app, base = live_app
+    token, _ = invite(app)
+    context = new_context(browser)
+    try:
+        page = context.new_page()
+        page.clock.install()
+        open_link(page, base, token)
+        page.goto(f"{base}/step/general")
+        pings: list[str] = []
+        page.on("request", lambda r: pings.append(r.url) if "keepalive" in r.url else None)
+        notice = page.locator("#idle-notice")
+        box = page.locator("#f-general\\.main_concerns")
+        keys = 0
+        for _minute in range(40):
+            box.press_sequentially("and more ")
+            keys += len("and more ")
+            with app.app_context(), db.transaction() as tx:  # the server's clock, a minute on
+                for row in tx.scalars(select(PatientSession)):
+                    row.last_seen_at = row.last_seen_at - timedelta(minutes=1)
+            page.clock.fast_forward("01:00")
+            assert notice.is_hidden(), f"warned after {_minute + 1} minutes of typing"
+        assert 10 <= len(pings) <= 14, (len(pings), keys)  # every 3 minutes, of 360 keys
+        assert box.input_value().count("and more") == 40
+        with page.expect_navigation():  # still signed in: the typing is saved
+            page.click(".actions button[value=next]")
+        assert page.url == f"{base}/step/stress", page.inner_text("main")[:300]
+    finally:
+        context.close()
+    with app.app_context():
+        intake = db.session().scalars(select(Intake)).one()
+        assert intake.answers["general.main_concerns"].count("and more") == 40

@@ -175,3 +175,24 @@
     setInterval(check, 5000);
   }
 })();
+// Typing counts as activity for the patient's idle timeout: a patient writing one long answer
+// is neither warned nor signed out while typing. An input event (a key, a tick, a choice) sends
+// the idle notice's own "Stay signed in" (its handler above restarts the server's clock and
+// this page's), at most once every few minutes, never a request per key, and not once the
+// session has ended. The page's load was the server's last activity.
+(function () {
+  "use strict";
+  var notice = document.getElementById("idle-notice");
+  var stay = notice && notice.querySelector("form");
+  if (!stay || document.body.getAttribute("data-idle-scope") !== "patient") { return; }
+  var every = 3 * 60 * 1000;
+  var last = Date.now();
+  document.addEventListener("input", function (event) {
+    if (notice.contains(event.target) || Date.now() - last < every) { return; }
+    var ended = notice.querySelector("[data-idle-part=ended]");
+    if (!notice.hidden && ended && !ended.hidden) { return; }
+    last = Date.now();
+    // A script's submit event only runs the handler: the form itself is never sent.
+    stay.dispatchEvent(new Event("submit", { cancelable: true }));
+  });
+})();
