@@ -53,6 +53,10 @@ EXPECTED: dict[tuple[str, str], tuple[Any, Any, Any, Any]] = {
     ("patient.review", "GET"): (OUT, 200, OUT, OUT),
     ("patient.submit", "POST"): (OUT, OK, OUT, OUT),
     ("patient.done", "GET"): (OUT, OK, OUT, OUT),
+    # The patient's own copy, of this session's intake only (no id in the URL to try others'),
+    # and the done page's poll of it (a JSON 401).
+    ("patient.copy_pdf", "GET"): (OUT, OK, OUT, OUT),
+    ("patient.copy_status", "GET"): (401, OK, 401, 401),
     # Clinic sign-in pages: open to all (the code step and the password link need their own
     # state, so they send back to sign in / say the link is gone).
     ("clinician.login", "GET"): (200, 200, OK, OK),

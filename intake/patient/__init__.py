@@ -27,4 +27,4 @@ def _template_globals(state: BlueprintSetupState) -> None:
     state.app.jinja_env.globals["non_answers"] = NON_ANSWER_OPTIONS
 
 
-from intake.patient import session_views, step_views, views  # noqa: E402,F401  (the routes)
+from intake.patient import copy_views, session_views, step_views, views  # noqa: E402,F401  (the routes)

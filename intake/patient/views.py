@@ -1,7 +1,8 @@
-"""Patient routes around the steps: the link, the date of birth, welcome, review, send, done.
+"""Patient routes around the steps: the link, the date of birth, welcome, review, send.
 
 Thin: each view reads the request, calls a service, and redirects or renders. The steps are in
-``step_views``, signing out and the session clock in ``session_views``.
+``step_views``, signing out and the session clock in ``session_views``, the page after sending
+and the patient's copy in ``copy_views``.
 """
 
 from __future__ import annotations
@@ -204,13 +205,3 @@ def submit() -> ResponseReturnValue:
         lock_for_update(tx, intake)
         submit_intake(tx, intake)
     return redirect(url_for("patient.done"), 303)
-
-
-@bp.get("/done")
-def done() -> ResponseReturnValue:
-    intake = current_intake()
-    if intake is None:
-        return _signed_out()
-    if intake.submission is None:
-        return redirect(url_for("patient.review"))
-    return render_template("patient/done.html", intake=intake)

@@ -19,7 +19,7 @@ from intake.models import ApiToken, AuditEvent, Intake, User
 
 Kind = Literal[
     "invited", "opened", "submitted", "reviewed", "viewed", "downloaded", "revoked", "reissued",
-    "exported", "fhir_downloaded", "ehr_sent",
+    "exported", "fhir_downloaded", "ehr_sent", "copy_downloaded",
 ]  # fmt: skip
 ByKind = Literal["user", "cli", "patient", "token", "unknown"]
 
@@ -36,8 +36,9 @@ AUDIT_KINDS: dict[str, Kind] = {
     "export.fhir_document": "fhir_downloaded",
     "export.fhir_bundle": "fhir_downloaded",
     "ehr.send": "ehr_sent",
+    "patient.pdf_download": "copy_downloaded",
 }
-FOLDED: tuple[Kind, ...] = ("viewed", "downloaded", "fhir_downloaded")
+FOLDED: tuple[Kind, ...] = ("viewed", "downloaded", "fhir_downloaded", "copy_downloaded")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class Event:
 def _actor(actor: str, emails: dict[int, str], tokens: dict[int, str]) -> tuple[ByKind, str | None]:
     if actor == "cli":
         return "cli", None
+    if actor == "patient":
+        return "patient", None
     token_id = actor.removeprefix("token:")
     if actor.startswith("token:") and token_id.isdigit():
         return "token", tokens.get(int(token_id))

@@ -196,3 +196,40 @@
     stay.dispatchEvent(new Event("submit", { cancelable: true }));
   });
 })();
+// The page after sending, while the background worker makes the patient's copy: ask every few
+// seconds how it stands, and once it is ready (or the link ended), put the parts of a fresh copy
+// of this page marked data-copy-part in place of these (the copy's part is a live region: it is
+// announced). Without this file the page's link answers "being made, try again".
+(function () {
+  "use strict";
+  var section = document.querySelector("[data-copy-status]");
+  if (!section || !window.fetch || !window.DOMParser) { return; }
+  var url = section.getAttribute("data-copy-status");
+  var tries = 0;
+  var refresh = function () {
+    fetch(window.location.pathname, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-copy-part]").forEach(function (part) {
+          var replacement = fresh.getElementById(part.id);
+          if (replacement) { part.innerHTML = replacement.innerHTML; }
+        });
+      });
+  };
+  var ask = function () {
+    tries += 1;
+    if (tries > 90) { return; }  // three minutes: past that, something else is wrong
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (response.status >= 400 && response.status < 500) { return { state: "stop" }; }
+        return response.ok ? response.json() : { state: "making" };  // a busy server: again
+      })
+      .then(function (body) {
+        if (body.state === "making") { window.setTimeout(ask, 2000); return; }
+        if (body.state === "ready" || body.state === "gone") { refresh(); }
+      }, function () { window.setTimeout(ask, 2000); });
+  };
+  window.setTimeout(ask, 1000);
+})();
