@@ -131,18 +131,24 @@ def test_an_unknown_topic_copies_nothing(app: Flask, client: FlaskClient, patien
     assert "sleep.reaction.noticed" not in answers
 
 
-@pytest.mark.browser
-def test_a_patient_uses_the_same_answers_in_a_browser(
-    live_app: tuple[Any, str], browser: Any
-) -> None:
-    """On a phone: Stress's reactions given, Sleep offers them; one press fills and keeps them."""
-    app, base = live_app
+def _patient_with_stress(app: Flask, sleep: dict[str, Any] | None = None) -> tuple[str, str]:
+    """An invitation whose patient answered Stress's reactions (and, given, Sleep's)."""
     with app.app_context(), db.transaction() as tx:
         new = create_invitation(tx, "Ada Example", DOB)
-        new.intake.answers = dict(STRESS)
-        new.intake.sections_saved = ["general", "stress"]
-        token, public_id = new.token, new.intake.public_id
-    context = browser.new_context(viewport={"width": 390, "height": 844})
+        new.intake.answers = {**STRESS, **(sleep or {})}
+        new.intake.sections_saved = ["general", "stress", *(["sleep"] if sleep else [])]
+        return new.token, new.intake.public_id
+
+
+@pytest.mark.browser
+def test_without_scripts_the_button_saves_and_the_server_copies(
+    live_app: tuple[Any, str], browser: Any
+) -> None:
+    """On a phone with scripts off: Sleep offers Stress's reactions; one press fills and keeps
+    them, and what the patient changes afterwards is what is stored."""
+    app, base = live_app
+    token, public_id = _patient_with_stress(app)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     try:
@@ -153,10 +159,8 @@ def test_a_patient_uses_the_same_answers_in_a_browser(
         with page.expect_navigation():
             offer.get_by_role("button", name="Use the same answers here").click()
         assert page.url.endswith("/step/sleep?notice=same&copied=stress#same-as")
-        assert (
-            "Your answers for “Stress” are filled in below."
-            in page.locator("#same-as").inner_text()
-        )
+        notice = page.locator("#same-as").inner_text()
+        assert "Your answers for “Stress” are filled in below." in notice
         assert page.locator("input[name='sleep.reaction.noticed'][value=hives]").is_checked()
         assert page.locator("input[name='sleep.reaction.onset'][value=minutes]").is_checked()
         page.locator("input[name='sleep.reaction.how_often'][value=sometimes]").check()
@@ -168,3 +172,45 @@ def test_a_patient_uses_the_same_answers_in_a_browser(
     answers = load_intake(app, public_id).answers
     assert answers["sleep.reaction.noticed"] == ["hives", "flushing"]
     assert answers["sleep.reaction.how_often"] == "sometimes"  # changed after the copy
+
+
+@pytest.mark.browser
+def test_with_scripts_the_copy_is_filled_in_place(live_app: tuple[Any, str], browser: Any) -> None:
+    """Scripts on: the boxes change where they are, no page is loaded, the change is announced
+    and takes focus, and "Save and continue" stores the copy."""
+    app, base = live_app
+    own = {
+        "sleep.reaction.noticed": ["nausea"],
+        "sleep.reaction.onset": "hours",
+        "sleep.reaction.how_often": "rarely",
+    }
+    token, public_id = _patient_with_stress(app, own)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    loads: list[str] = []
+    page.on("load", lambda p: loads.append(p.url))
+    try:
+        open_link(page, base, token)
+        page.goto(f"{base}/step/sleep")
+        before = len(loads)
+        page.locator("#same-as").get_by_role("button", name="Use the same answers here").click()
+        notice = page.locator("#same-as[role=status]")
+        assert "Your answers for “Stress” are filled in below." in notice.inner_text()
+        assert page.evaluate("document.activeElement.id") == "same-as"
+        assert len(loads) == before  # filled in place
+        assert page.locator("input[name='sleep.reaction.noticed'][value=hives]").is_checked()
+        assert not page.locator("input[name='sleep.reaction.noticed'][value=nausea]").is_checked()
+        assert page.locator("input[name='sleep.reaction.onset'][value=minutes]").is_checked()
+        with page.expect_navigation():
+            page.click(".actions button[value=next]")
+        assert "/step/diet" in page.url
+        # The page the server path shows after its copy, loaded here so that axe checks it.
+        page.goto(f"{base}/step/sleep?notice=same&copied=stress")
+        assert "are filled in below" in page.locator("#same-as[role=status]").inner_text()
+    finally:
+        context.close()
+    answers = load_intake(app, public_id).answers
+    assert answers["sleep.reaction.noticed"] == ["hives", "flushing"]
+    assert answers["sleep.reaction.onset"] == "minutes"
+    assert answers["sleep.reaction.how_often"] == "most_times"

@@ -34,6 +34,10 @@ class SameAs:
     item_id: str
     #: The source's answers in words, a line per question ("Hives; Flushing", "Within minutes").
     summary: tuple[str, ...]
+    #: The questions a copy sets (their input names), and the copy as (name, value) pairs, a
+    #: multiple choice one pair per code: what the page fills in with scripts on (same.js).
+    names: tuple[str, ...] = ()
+    values: tuple[tuple[str, str], ...] = ()
 
     @property
     def action(self) -> str:
@@ -109,7 +113,19 @@ def offer(
     copied = copies(catalog, section, source, answers, seen)
     if all(answers.get(item_id) == value for item_id, value in copied.items()):
         return None
-    return SameAs(source, noticed.id, summary(catalog, source, answers))
+    return SameAs(
+        source, noticed.id, summary(catalog, source, answers), tuple(copied), _pairs(copied)
+    )
+
+
+def _pairs(copied: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The copy as a form would post it (the block's questions are choices and one text box)."""
+    pairs: list[tuple[str, str]] = []
+    for item_id, value in copied.items():
+        for one in value if isinstance(value, list) else [value]:
+            if one not in (None, ""):
+                pairs.append((item_id, str(one)))
+    return tuple(pairs)
 
 
 def summary(catalog: Catalog, source: Section, answers: Mapping[str, Any]) -> tuple[str, ...]:
