@@ -29,9 +29,17 @@ def _stress_with_reactions(client: FlaskClient) -> None:
     assert post_step(client, "stress", STRESS).status_code == 303
 
 
+def _same(client: FlaskClient, section_id: str) -> str:
+    """The value of the step's "Use the same answers here" button, as the page draws it."""
+    html = client.get(f"/step/{section_id}").get_data(as_text=True)
+    match = re.search(r'name="action" value="(same:[^"]+)"', html)
+    assert match, "no offer"
+    return match.group(1)
+
+
 def _offer(html: str) -> str | None:
     match = re.search(
-        r'<div class="same-as" id="same-as">(.*?)</div>\s*<div class="question', html, re.S
+        r'<div class="same-as" id="same-as"[^>]*>(.*?)</div>\s*<div class="question', html, re.S
     )
     return match.group(1) if match else None
 
@@ -45,7 +53,7 @@ def test_a_later_topic_offers_the_earlier_answers_in_words(
     assert "The same as for “Stress”?" in offer
     assert "Hives (itchy, raised bumps or welts on the skin); Flushing or hot flashes" in offer
     assert "Within minutes (less than 1 hour)" in offer and "Most times" in offer
-    assert 'value="same:stress"' in offer
+    assert 'value="same:stress:' in offer
 
 
 def test_no_offer_before_any_topic_reports_a_reaction(
@@ -60,7 +68,7 @@ def test_pressing_it_stores_the_copy_and_the_rest_of_the_page(
     app: Flask, client: FlaskClient, patient: Invited
 ) -> None:
     _stress_with_reactions(client)
-    response = post_step(client, "sleep", {"sleep.hours": "h7_8"}, action="same:stress")
+    response = post_step(client, "sleep", {"sleep.hours": "h7_8"}, action=_same(client, "sleep"))
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/step/sleep?notice=same&copied=stress#same-as")
     answers = load_intake(app, patient.public_id).answers
@@ -87,7 +95,7 @@ def test_the_copy_replaces_what_the_block_held(
     post_step(client, "sleep", own)
     post_step(client, "sleep", {**own, "sleep.reaction.onset": "days"})
     assert _offer(client.get("/step/sleep").get_data(as_text=True)) is not None
-    response = post_step(client, "sleep", own, action="same:stress")
+    response = post_step(client, "sleep", own, action=_same(client, "sleep"))
     answers = load_intake(app, patient.public_id).answers
     assert answers["sleep.reaction.noticed"] == ["hives", "flushing"]
     assert answers["sleep.reaction.onset"] == "minutes"
@@ -116,7 +124,7 @@ def test_a_page_with_a_mistake_copies_nothing(
     """Shown again as typed, the block would post its empty boxes over the copy."""
     _stress_with_reactions(client)
     bad = {"sleep.hours": "h7_8", "sleep.reaction.noticed": ["hives", "none"]}
-    response = post_step(client, "sleep", bad, action="same:stress")
+    response = post_step(client, "sleep", bad, action=_same(client, "sleep"))
     assert response.status_code == 422
     answers = load_intake(app, patient.public_id).answers
     assert "sleep.reaction.onset" not in answers
@@ -125,10 +133,72 @@ def test_a_page_with_a_mistake_copies_nothing(
 
 def test_an_unknown_topic_copies_nothing(app: Flask, client: FlaskClient, patient: Invited) -> None:
     _stress_with_reactions(client)
-    for action in ("same:nowhere", "same:sleep", "same:"):
-        assert post_step(client, "sleep", {}, action=action).status_code == 303
+    version = _same(client, "sleep").rsplit(":", 1)[1]
+    for action in (
+        "same:nowhere",
+        "same:sleep",
+        "same:",
+        "same:general",
+        f"same:general:{version}",
+    ):
+        response = post_step(client, "sleep", {}, action=action)
+        assert response.status_code == 303
+        assert "notice=same" not in response.headers["Location"]  # nothing was copied
     answers = load_intake(app, patient.public_id).answers
     assert "sleep.reaction.noticed" not in answers
+
+
+def test_a_button_drawn_before_another_window_changed_the_topic_copies_nothing(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    """It named answers that are no longer the patient's: the page shows them anew instead."""
+    _stress_with_reactions(client)
+    post_step(client, "sleep", {"sleep.reaction.noticed": ["nausea"]})
+    stale = _same(client, "sleep")
+    post_step(client, "stress", {**STRESS, "stress.reaction.noticed": ["brain_fog"]})
+    response = post_step(client, "sleep", {"sleep.reaction.noticed": ["nausea"]}, action=stale)
+    assert response.headers["Location"].endswith(
+        "/step/sleep?notice=same_changed&copied=stress#same-as"
+    )
+    assert load_intake(app, patient.public_id).answers["sleep.reaction.noticed"] == ["nausea"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "were changed in another window after this page was opened" in page
+    assert "Brain fog" in (_offer(page) or "")
+
+
+def test_the_copy_never_touches_the_patient_s_own_words(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    """ "What else did you notice?" is this topic's, in the patient's words: the "Something
+    else" tick is copied, the box keeps what it holds (the earlier topic's box left empty, or
+    holding words of its own)."""
+    ticks = ["hives", "something_else"]
+    post_step(client, "stress", {"stress.reaction.noticed": ticks})
+    post_step(client, "stress", {"stress.reaction.noticed": ticks, "stress.reaction.onset": "days"})
+    own = {
+        "sleep.reaction.noticed": ["nausea", "something_else"],
+        "sleep.reaction.other": "Tingling",
+    }
+    post_step(client, "sleep", own)
+    post_step(client, "sleep", own, action=_same(client, "sleep"))
+    answers = load_intake(app, patient.public_id).answers
+    assert answers["sleep.reaction.noticed"] == ticks
+    assert answers["sleep.reaction.other"] == "Tingling"
+
+
+def test_an_answer_the_earlier_topic_no_longer_shows_is_not_copied(
+    app: Flask, client: FlaskClient, patient: Invited
+) -> None:
+    """Stress's "When did this last happen?", answered with its detail open and then hidden,
+    is not part of what Stress sends: it is not copied, nor offered."""
+    _stress_with_reactions(client)
+    post_step(client, "stress", STRESS, action="more")
+    post_step(client, "stress", {**STRESS, "stress.reaction.last_time": "week"}, action="less")
+    post_step(client, "sleep", {}, action="more")
+    offer = _offer(client.get("/step/sleep").get_data(as_text=True)) or ""
+    assert "In the last week" not in offer
+    post_step(client, "sleep", {}, action=_same(client, "sleep"))
+    assert "sleep.reaction.last_time" not in load_intake(app, patient.public_id).answers
 
 
 def _patient_with_stress(app: Flask, sleep: dict[str, Any] | None = None) -> tuple[str, str]:

@@ -18,9 +18,12 @@ from typing import Any
 
 from forms.logic import Visibility, hidden_reason
 from forms.schema import NON_ANSWERS, Catalog, Item, Section
+from intake.intakes.drafts import section_version
 
-#: The parts a copy carries, in the order the block asks them.
-PARTS = ("noticed", "other", "onset", "how_often", "last_time")
+#: The parts a copy carries, in the order the block asks them. Never "What else did you
+#: notice?": those are the patient's own words about this topic, not to be written over or
+#: cleared by a button (the "Something else" tick is copied; its box keeps what it holds).
+PARTS = ("noticed", "onset", "how_often", "last_time")
 #: The codes of "which of these?" that report no reaction (they open no follow-up).
 NO_REACTION = frozenset({"none", *NON_ANSWERS})
 
@@ -34,6 +37,9 @@ class SameAs:
     item_id: str
     #: The source's answers in words, a line per question ("Hives; Flushing", "Within minutes").
     summary: tuple[str, ...]
+    #: The version of the source's answers these were read from (``section_version``): a button
+    #: pressed after another window changed them copies nothing, and the page shows them anew.
+    version: str = "0"
     #: The questions a copy sets (their input names), and the copy as (name, value) pairs, a
     #: multiple choice one pair per code: what the page fills in with scripts on (same.js).
     names: tuple[str, ...] = ()
@@ -41,7 +47,7 @@ class SameAs:
 
     @property
     def action(self) -> str:
-        return f"same:{self.source.id}"
+        return f"same:{self.source.id}:{self.version}"
 
 
 def block_items(catalog: Catalog, section: Section) -> dict[str, Item]:
@@ -84,9 +90,16 @@ def copies(
 ) -> dict[str, Any]:
     """The source block's answers under the section's own ids, for the parts the section shows
     once they are in (a part asked only with "more detail" is copied only while that is open).
-    A part the source left unanswered clears the section's: the copy is the source, whole."""
+    A part the source left unanswered, or does not show, clears the section's: the copy is the
+    source as its own page shows it, whole."""
     here, there = block_items(catalog, section), block_items(catalog, source)
-    pairs = {here[part].id: answers.get(there[part].id) for part in here if part in there}
+    pairs = {
+        here[part].id: answers.get(there[part].id)
+        if _shown(catalog, there[part], answers, seen)
+        else None
+        for part in here
+        if part in there
+    }
     merged = {**answers, **pairs}
     return {
         item_id: value
@@ -113,9 +126,9 @@ def offer(
     copied = copies(catalog, section, source, answers, seen)
     if all(answers.get(item_id) == value for item_id, value in copied.items()):
         return None
-    return SameAs(
-        source, noticed.id, summary(catalog, source, answers), tuple(copied), _pairs(copied)
-    )
+    words = summary(catalog, source, answers, seen)
+    version = section_version(answers, source)
+    return SameAs(source, noticed.id, words, version, tuple(copied), _pairs(copied))
 
 
 def _pairs(copied: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -128,13 +141,14 @@ def _pairs(copied: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def summary(catalog: Catalog, source: Section, answers: Mapping[str, Any]) -> tuple[str, ...]:
-    """The source's answers in the words the patient chose them in; "What else did you notice?"
-    is the patient's own text and stays out (the page is not the place to repeat it)."""
+def summary(
+    catalog: Catalog, source: Section, answers: Mapping[str, Any], seen: Visibility
+) -> tuple[str, ...]:
+    """What a copy carries from the source, in the words the patient chose it in."""
     parts = []
-    for part, item in block_items(catalog, source).items():
+    for item in block_items(catalog, source).values():
         value = answers.get(item.id)
-        if part == "other" or value in (None, "", []):
+        if value in (None, "", []) or not _shown(catalog, item, answers, seen):
             continue
         lines = item.kind.display(item, value).lines
         parts.append("; ".join(mark.text for mark in lines))

@@ -19,6 +19,7 @@ from intake.intakes.drafts import (
     move_to,
     place_after,
     save_step,
+    section_version,
     set_detail,
     visibility_for,
 )
@@ -57,6 +58,9 @@ def posts_what_is_stored(page: StepPage, stored: Mapping[str, Any]) -> bool:
     return all(values.get(item_id) == stored.get(item_id) for item_id in shown)
 
 
+CopyResult = Literal["copied", "changed"] | None
+
+
 @dataclass
 class SaveOutcome:
     """What one press of a step's button did, for the view to answer with.
@@ -73,6 +77,9 @@ class SaveOutcome:
     new_items: list[Item] = field(default_factory=list)
     place: str | None = None
     anchor: str | None = None
+    #: "Same as for <topic>": ``copied``, or ``changed`` (that topic's answers changed in
+    #: another window since the page showed them: nothing was copied); None if nothing to copy.
+    copy: CopyResult = None
 
 
 def save_page(catalog: Catalog, section: Section, intake: Intake) -> SaveOutcome:
@@ -93,8 +100,9 @@ def save_page(catalog: Catalog, section: Section, intake: Intake) -> SaveOutcome
         with db.transaction() as tx:
             lock_for_update(tx, intake)
             shown = [i for i in posted_shown(section) if i not in unsaved]
+            copy: CopyResult = None
             if action.kind == "same" and not has_errors:
-                copied = _copied(catalog, section, intake, values, action)
+                copied, copy = _copied(catalog, section, intake, values, action)
                 values, shown = {**values, **copied}, [*shown, *copied]
             saved = save_step(intake, section, values, shown, seen).saved
             if saved and action.kind in ("more", "less"):
@@ -120,21 +128,27 @@ def save_page(catalog: Catalog, section: Section, intake: Intake) -> SaveOutcome
         again = _again(catalog, section, intake, notice, visible)
         again.new_items = new_items
         return SaveOutcome("invalid", action, again, new_items, place)
-    return SaveOutcome("saved", action, page, new_items, place, _anchor(action, visible, intake))
+    anchor = _anchor(action, visible, intake)
+    return SaveOutcome("saved", action, page, new_items, place, anchor, copy)
 
 
 def _copied(
     catalog: Catalog, section: Section, intake: Intake, values: dict[str, Any], action: Action
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], CopyResult]:
     """ "Same as for <topic>": that topic's reaction answers, for this section's block. The copy
     goes over what the page posted for the block (pressing the button says so); the rest of the
-    page is saved as posted. An unknown topic copies nothing, and so does a page with a mistake
-    on it: shown again as typed, it would post the block over the copy at its next save."""
-    source = {s.id: s for s in catalog.sections}.get(action.item_id or "")
+    page is saved as posted. A topic without a block copies nothing, and so does a page with a
+    mistake on it (the caller's test): shown again as typed, it would post the block over the
+    copy at its next save. Nor does a button drawn before another window changed that topic's
+    answers: it named answers that are no longer the patient's."""
+    source = {s.id: s for s in catalog.sections if s.reaction}.get(action.item_id or "")
     if source is None or source.id == section.id:
-        return {}
+        return {}, None
+    if action.seen != section_version(intake.answers, source):
+        return {}, "changed"
     answers = {**(intake.answers or {}), **values}
-    return copies(catalog, section, source, answers, visibility_for(intake))
+    copied = copies(catalog, section, source, answers, visibility_for(intake))
+    return copied, "copied" if copied else None
 
 
 def _again(

@@ -71,8 +71,8 @@ def step(section_id: str) -> ResponseReturnValue:
     if intake.submission is not None:
         return redirect(url_for("patient.done"))
     notice = request.args.get("notice")
-    notice = notice if notice in ("more", "same") else None  # the rest are posts' own
-    copied = request.args.get("copied") if notice == "same" else None
+    notice = notice if notice in ("more", "same", "same_changed") else None  # the rest: posts'
+    copied = request.args.get("copied") if notice in ("same", "same_changed") else None
     page = step_page(catalog_for(intake), section, intake, notice=notice, copied_from=copied)
     return _render_step(page)
 
@@ -214,9 +214,10 @@ def _after_save(page: StepPage, outcome: SaveOutcome, intake: Intake) -> str:
     if outcome.new_items:
         new = ",".join(item.id for item in outcome.new_items)
         return url_for("patient.step", section_id=section.id, notice="more", new=new, **back)
-    if action.kind == "same":
+    if action.kind == "same" and outcome.copy is not None:
+        notice = "same" if outcome.copy == "copied" else "same_changed"
         where = url_for(
-            "patient.step", section_id=section.id, notice="same", copied=action.item_id, **back
+            "patient.step", section_id=section.id, notice=notice, copied=action.item_id, **back
         )
         return f"{where}#{outcome.anchor}"
     if outcome.anchor is not None:

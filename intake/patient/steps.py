@@ -62,8 +62,10 @@ class StepPage:
     leave: tuple[str, str] | None = None
     #: "Same as for <an earlier topic>" above the reaction block (``intake.patient.same_as``).
     same_as: SameAs | None = None
-    #: After that button: the topic whose answers were just copied (the notice names it).
+    #: After that button: the topic whose answers were just copied (the notice names it), and
+    #: whether they had changed in another window since the page showed them (nothing copied).
     copied_from: Section | None = None
+    copy_changed: bool = False
 
     @property
     def urgent_notice(self) -> bool:
@@ -103,6 +105,8 @@ class Action:
     kind: str
     item_id: str | None = None
     row: int | None = None
+    #: ``same``: the version of the source section's answers the button was drawn with.
+    seen: str | None = None
 
 
 #: ``signout``: the header's "Sign out" on a step page saves the page first, as every button does.
@@ -118,7 +122,8 @@ def parse_action(value: str) -> Action:
     if kind == "add":
         return Action("add", rest or None)
     if kind == "same" and rest:
-        return Action("same", rest)
+        source, _, seen = rest.partition(":")
+        return Action("same", source, seen=seen or None)
     item_id, _, row = rest.partition(":")
     if kind == "remove" and item_id and row.isdecimal():
         return Action("remove", item_id, int(row))
@@ -206,7 +211,7 @@ def step_page(
     for item in items:
         item.kind.ready(item, form[item.id])
     optional = _detail_items(catalog, section, answers, visibility)
-    source = {s.id: s for s in catalog.sections}.get(copied_from or "")
+    source = {s.id: s for s in catalog.sections if s.reaction}.get(copied_from or "")
     return StepPage(
         catalog=catalog,
         section=section,
@@ -226,6 +231,7 @@ def step_page(
         new_items=[] if posted else _new_items(items, request.args.get("new", "")),
         same_as=offer(catalog, section, answers, visibility, [i.id for i in items]),
         copied_from=source,
+        copy_changed=notice == "same_changed",
     )
 
 
