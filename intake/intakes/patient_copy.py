@@ -7,6 +7,7 @@ page and its poll ask often, and the bytes are only needed for the download.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -70,6 +71,17 @@ def patient_copy(db: Session, intake: Intake, now: datetime) -> PatientCopy | No
     if sha256 is None:
         return PatientCopy("making", until)
     return PatientCopy("ready", until, sha256, int(size or 0))
+
+
+def copy_mark(intake: Intake) -> str:
+    """Which intake a done page was drawn for, carried by its download link and its poll.
+
+    The session, not the link, says whose copy a request gets: a done page left open in a tab
+    while the next patient signs in and sends on the same browser would otherwise fetch that
+    patient's PDF. The mark names the intake without showing its id in a URL; it is no secret
+    (the session is the lock), only a label to compare.
+    """
+    return hashlib.sha256(f"patient-copy:{intake.public_id}".encode()).hexdigest()[:16]
 
 
 def copy_filename(intake: Intake, submission: Submission) -> DownloadName:

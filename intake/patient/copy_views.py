@@ -19,7 +19,7 @@ from intake import db
 from intake.audit import log as audit
 from intake.clock import utcnow
 from intake.intakes.drafts import lock_for_update
-from intake.intakes.patient_copy import copy_filename, link_works, patient_copy
+from intake.intakes.patient_copy import copy_filename, copy_mark, link_works, patient_copy
 from intake.intakes.submissions import queue_pdf
 from intake.patient import bp
 from intake.patient.access import current_intake
@@ -42,7 +42,8 @@ def done() -> ResponseReturnValue:
     copy = patient_copy(db.session(), intake, utcnow())
     if copy is None:
         return redirect(url_for("patient.review"))
-    return render_template("patient/done.html", copy=copy, until=format_until(copy.until))
+    until = format_until(copy.until)
+    return render_template("patient/done.html", copy=copy, until=until, mark=copy_mark(intake))
 
 
 @bp.get("/done/copy/status")
@@ -52,6 +53,8 @@ def copy_status() -> ResponseReturnValue:
     intake = current_intake()
     if intake is None:
         return {"state": "signed_out"}, 401, NO_STORE
+    if request.args.get("of") != copy_mark(intake):  # a page drawn for someone else's intake
+        return {"state": "other"}, 409, NO_STORE
     copy = patient_copy(db.session(), intake, utcnow())
     if copy is None:
         return {"state": "not_sent"}, 404, NO_STORE
@@ -67,6 +70,12 @@ def copy_pdf() -> ResponseReturnValue:
         return _signed_out()
     if intake.submission is None:
         return redirect(url_for("patient.review"))
+    if request.args.get("of") != copy_mark(intake):
+        # A done page left open for an earlier patient on this browser (or a bare URL): the
+        # session's own done page, with its own link, instead of a PDF nobody asked for.
+        return redirect(url_for("patient.done"), 303)
+    if request.method == "HEAD":  # no download: nothing to audit, nothing to queue
+        return "", 200 if intake.submission.pdf_sha256 else 503, NO_STORE
     gone = not link_works(intake, utcnow())
     with db.transaction() as tx:
         submission = intake.submission

@@ -212,6 +212,9 @@
       .then(function (html) {
         if (!html) { return; }
         var fresh = new DOMParser().parseFromString(html, "text/html");
+        var drawnFor = fresh.querySelector("[data-copy-for]");
+        // Someone else signed in on this browser meanwhile: never put their copy in this page.
+        if (!drawnFor || drawnFor.getAttribute("data-copy-for") !== section.getAttribute("data-copy-for")) { return; }
         document.querySelectorAll("[data-copy-part]").forEach(function (part) {
           var replacement = fresh.getElementById(part.id);
           if (replacement) { part.innerHTML = replacement.innerHTML; }
