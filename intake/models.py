@@ -364,6 +364,9 @@ class Job(Base):
         ),
         # What a worker looks for: the next job due, oldest first.
         Index("ix_jobs_state_run_after", "state", "run_after"),
+        # An intake's newest job of a kind (``queue.latest_job``): the intake page, the
+        # downloads and the worker's sweep ask it, per intake.
+        Index("ix_jobs_kind_intake_id", "kind", "intake_id", "id"),
         # One render, one send at a time per intake: a double click, ten parallel submits or a
         # download while the render is queued all find the one job instead of adding another.
         Index(

@@ -109,10 +109,20 @@ def release_dead(app: Flask) -> int:
     return released
 
 
+#: Intakes per transaction in a sweep: SQLite's write lock is held for a few milliseconds only.
+SWEEP_BATCH = 50
+
+
 def sweep(app: Flask) -> int:
     """Queue again the PDFs still missing (``submissions.requeue_missing_pdfs``)."""
-    with app.app_context(), db.transaction() as tx:
-        queued = submissions.requeue_missing_pdfs(tx)
+    queued = 0
+    with app.app_context():
+        with db.read_snapshot() as connection:
+            missing = submissions.missing_pdfs(connection)
+        for start in range(0, len(missing), SWEEP_BATCH):
+            with db.transaction() as tx:
+                batch = missing[start : start + SWEEP_BATCH]
+                queued += submissions.requeue_missing_pdfs(tx, batch)
     if queued:
         log.warning("queued %s missing PDF(s) again", queued)
     return queued

@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from intake import db
+from intake import db, worker
 from intake.clock import utcnow
 from intake.intakes import submissions
 from intake.intakes.drafts import lock_for_update
@@ -201,10 +201,12 @@ def test_the_sweep_queues_a_missing_pdf_again_an_hour_after_it_failed(
         tx.execute(Job.__table__.delete().where(Job.intake_id == ids[never]))
 
     with app.app_context(), db.transaction() as tx:
-        assert submissions.requeue_missing_pdfs(tx) == 1  # the one that never had a render
-        assert submissions.requeue_missing_pdfs(tx) == 0  # queued now: not twice
+        missing = submissions.missing_pdfs(tx)
+        assert sorted(missing) == sorted(ids.values())
+        assert submissions.requeue_missing_pdfs(tx, missing) == 1  # the one never rendered
+        assert submissions.requeue_missing_pdfs(tx, missing) == 0  # queued now: not twice
         later = utcnow() + submissions.RETRY_FAILED_AFTER + timedelta(seconds=1)
-        assert submissions.requeue_missing_pdfs(tx, later) == 1  # the failed one, an hour on
+        assert submissions.requeue_missing_pdfs(tx, missing, later) == 1  # the failed, later
 
     def broken(*_args: object) -> bytes:
         raise RuntimeError("fonts gone")
@@ -225,8 +227,9 @@ def test_the_sweep_queues_a_missing_pdf_again_an_hour_after_it_failed(
     )  # fmt: skip
     with app.app_context(), db.transaction() as tx:
         much_later = utcnow() + 2 * submissions.RETRY_FAILED_AFTER
-        assert submissions.requeue_missing_pdfs(tx, much_later) == 2
+        assert submissions.requeue_missing_pdfs(tx, submissions.missing_pdfs(tx), much_later) == 2
     assert run_jobs(app) == 2  # the renderer works again: both PDFs are stored
+    assert worker.sweep(app) == 0  # the worker's own sweep: nothing left to queue
     for public_id in (failed, never):
         assert load_intake(app, public_id).submission.pdf is not None  # type: ignore[union-attr]
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -75,30 +76,38 @@ def queue_pdf(db: Session, submission: Submission) -> Job | None:
 RETRY_FAILED_AFTER = timedelta(hours=1)
 
 
-def requeue_missing_pdfs(db: Session, now: datetime | None = None) -> int:
-    """Queue a render for each submission still without its PDF that has none on its way: its
-    last render failed for good more than ``RETRY_FAILED_AFTER`` ago, or it never had one (rows
-    restored from a backup, a job table cleared by hand). How many were queued.
+def missing_pdfs(db: Session | Connection) -> list[int]:
+    """The intakes whose submission has no PDF yet, oldest first (read, without a lock)."""
+    missing = select(Submission.intake_id).where(Submission.pdf.is_(None)).order_by(Submission.id)
+    return list(db.scalars(missing).all())
 
-    The worker calls this every few minutes, so that no submission stays without its PDF until
-    someone happens to ask for it (a font fixed, a full disk emptied, a renderer restarted).
-    Each such try is a single attempt: a document that cannot be made costs one render an hour,
-    not five. Several workers may sweep at once: the unique index on active jobs lets one win.
+
+def requeue_missing_pdfs(db: Session, intake_ids: list[int], now: datetime | None = None) -> int:
+    """Queue a render for each of these submissions (``missing_pdfs``) still without its PDF and
+    with none on its way: its last render failed for good more than ``RETRY_FAILED_AFTER`` ago,
+    or it never had one (rows restored from a backup, a job table cleared by hand). How many
+    were queued.
+
+    The worker calls this every few minutes, a few intakes per transaction, so that no
+    submission stays without its PDF until someone happens to ask for it (a font fixed, a full
+    disk emptied, a renderer restarted), and no sweep holds SQLite's write lock for long. Each
+    such try is a single attempt: a document that cannot be made costs one render an hour, not
+    five. Each intake's row is locked first, as a download that queues a render locks it, so
+    that a sweep and a download (or two workers' sweeps) never race to add the job.
     """
     now = now or utcnow()
     queued = 0
-    missing = select(Submission.intake_id).where(Submission.pdf.is_(None))
-    for intake_id in db.scalars(missing).all():
+    for intake_id in intake_ids:
+        intake = db.get(Intake, intake_id, with_for_update=True)
+        if intake is None or intake.submission is None or intake.submission.pdf is not None:
+            continue
         job = queue.latest_job(db, "pdf", intake_id)
         if job is not None and job.state != "failed":
             continue  # on its way, or stored meanwhile
         if job is not None and as_utc(job.finished_at or now) > now - RETRY_FAILED_AFTER:
             continue
-        try:
-            with db.begin_nested():
-                queue.enqueue(db, "pdf", intake_id).attempts = queue.MAX_ATTEMPTS - 1
-        except IntegrityError:  # another worker's sweep queued it first
-            continue
+        new = queue.enqueue(db, "pdf", intake_id)
+        new.attempts = queue.MAX_ATTEMPTS - 1
         queued += 1
     return queued
 
