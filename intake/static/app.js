@@ -156,14 +156,16 @@
         credentials: "same-origin",
         headers: { "Accept": "application/json" }
       }).then(function (response) {
-        if (!response.ok) { throw new Error("session ended"); }
+        // 401 (signed out) or 400 {"signed_in": false} (the session ended): the server says so.
+        if (response.status === 401 || response.status === 400) { return { ended: true }; }
+        if (!response.ok) { throw new Error("server busy"); }
         return response.json();
       }).then(function (data) {
-        endsAt = Date.now() + data.idle_seconds * 1000;
+        endsAt = data.ended ? 0 : Date.now() + data.idle_seconds * 1000;
         check();
       }).catch(function () {
-        endsAt = 0;
-        check();
+        // No answer (a network blip, a busy server): the session may well be alive, so the page
+        // says nothing new; its own clock goes on, and the next press or typing asks again.
       });
     });
     if (signedOutKey) {
