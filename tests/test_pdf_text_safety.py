@@ -61,6 +61,22 @@ def test_emoji_print_from_an_outline_font_not_colour_bitmaps(app: Flask, tmp_pat
     assert words in squash(pdf_text(data, tmp_path))
 
 
+def test_emoji_sequences_read_back_out_of_the_pdf(app: Flask, tmp_path: Path) -> None:
+    """With their presentation selector (U+FE0F) a keycap and a sequence printed right but read
+    back as nothing, splitting the line: copied out of the PDF, the patient's emoji were gone."""
+    data = _render(
+        app,
+        {
+            "closing.anything_else": "Worse 1\ufe0f\u20e3 day, \u2764\ufe0f\u200d\U0001f525 and \U0001f3f3\ufe0f\u200d\U0001f308 end"
+        },
+    )
+    text = squash(pdf_text(data, tmp_path))
+    assert "Worse 1\u20e3 day," in text
+    for emoji in ("\u2764", "\U0001f525", "\U0001f3f3", "\U0001f308"):
+        assert emoji in text, emoji
+    assert re.search("and \\S+ end", text.replace("\u200d", "")), text[-200:]
+
+
 def test_a_colour_emoji_is_made_into_an_image_once_however_often_it_is_drawn(
     app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -102,9 +102,17 @@ def shown_bidi_controls(text: str) -> str:
     return BIDI_CONTROLS.sub(lambda control: f"[U+{ord(control[0]):04X}]", text)
 
 
+#: VARIATION SELECTOR-16, "draw the character before as an emoji". The PDF's emoji font draws
+#: every emoji alike with or without it, but with it the text layer of a keycap (1️⃣) or a
+#: sequence (❤️‍🔥, 🏳️‍🌈) extracted as nothing, and split its line: copied out of the PDF, the
+#: patient's words lost their emoji. Only the PDF drops it; the answers and FHIR keep it.
+EMOJI_PRESENTATION = "\ufe0f"
+
+
 def summary_html(summary: Summary, header: PdfHeader, page_size: str = "A4") -> str:
     """The summary as one self-contained HTML document (needs an app context); the
-    bidirectional controls a patient typed anywhere in it are shown, not obeyed."""
+    bidirectional controls a patient typed anywhere in it are shown, not obeyed, and emoji are
+    written without their presentation selector (``EMOJI_PRESENTATION``)."""
     if page_size not in PAGE_SIZES:
         raise ValueError(f"page_size must be one of {PAGE_SIZES}")
     return shown_bidi_controls(
@@ -118,7 +126,7 @@ def summary_html(summary: Summary, header: PdfHeader, page_size: str = "A4") -> 
             renderer=RENDERER_VERSION,
             column_widths=column_widths,
         )
-    )
+    ).replace(EMOJI_PRESENTATION, "")
 
 
 def summary_render_job(
