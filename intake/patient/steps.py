@@ -6,7 +6,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import request
-from flask_babel import gettext
 
 from forms.builder import SectionForm, section_form_class
 from forms.logic import Visibility, value_state, visible_items
@@ -14,21 +13,9 @@ from forms.schema import Catalog, Item, Section
 from intake.intakes.drafts import section_version, visibility_for
 from intake.models import Intake
 from intake.patient.access import signed_in
+from intake.patient.field_errors import FieldError, item_errors
 from intake.patient.same_as import SameAs, offer
 from intake.patient.tickets import resume_ticket
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One message, tied to the input it is about (its id is the error summary's link target),
-    and the question it is about in words (the summary names it: "Please keep this shorter"
-    alone does not say which of twenty boxes)."""
-
-    item_id: str
-    target: str
-    message: str
-    question: str = ""
-
 
 #: The steps that show the notice that the form is not watched, and what to do in an emergency
 #: (also the welcome and done pages): those that ask about distressing experiences.
@@ -130,44 +117,6 @@ def parse_action(value: str) -> Action:
     return Action("next")
 
 
-def dom_id(name: str) -> str:
-    """An HTML id for a field name (ids keep the catalog's dots; they are valid in HTML)."""
-    return f"f-{name}"
-
-
-def _flatten(item_id: str, name: str, errors: Any) -> list[FieldError]:
-    """WTForms nests errors for sub-forms and lists; give each message its own input."""
-    if isinstance(errors, dict):
-        return [e for key, sub in errors.items() for e in _flatten(item_id, f"{name}-{key}", sub)]
-    if isinstance(errors, list) and errors and isinstance(errors[0], (dict, list)):
-        out = []
-        for n, sub in enumerate(errors):
-            out += _flatten(item_id, f"{name}-{n}", sub)
-        return out
-    return [FieldError(item_id, dom_id(name), str(message)) for message in errors or []]
-
-
-def _item_errors(item: Item, form_field: Any) -> list[FieldError]:
-    """The item's messages, each tied to its input (its type says how inputs are named) and
-    named by its question."""
-    groups = item.kind.error_groups(form_field)
-    found = [e for name, errors in groups for e in _flatten(item.id, name, errors)]
-    return [replace(e, question=question_name(item, e.target)) for e in found]
-
-
-def question_name(item: Item, target: str) -> str:
-    """The question an input belongs to, in words: a list row's box adds its entry and label."""
-    text = str(gettext(item.text))
-    if not item.fields:
-        return text
-    index, _, rest = target.removeprefix(dom_id(item.id) + "-").partition("-")
-    if not index.isdecimal():
-        return text
-    field = next((f for f in item.fields if rest == f.id or rest.startswith(f.id + "-")), None)
-    entry = str(gettext("Entry %(n)s", n=int(index) + 1))
-    return f"{text} – {entry}" + (f", {gettext(field.label)}" if field is not None else "")
-
-
 def posted_shown(section: Section) -> list[str]:
     """The section's items the submitted page says it showed (only those are saved)."""
     ids = set(request.form.getlist("_shown"))
@@ -207,7 +156,7 @@ def step_page(
     if posted:
         form.validate()
         for item in items:
-            errors += _item_errors(item, form[item.id])
+            errors += item_errors(item, form[item.id])
     for item in items:
         item.kind.ready(item, form[item.id])
     optional = _detail_items(catalog, section, answers, visibility)
