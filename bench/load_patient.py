@@ -95,6 +95,8 @@ _FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)
 _INPUT = re.compile(r"<input\b([^>]*)>")
 _ATTR = re.compile(r'([\w-]+)="([^"]*)"')
 _ASSET = re.compile(r'<(?:link|script)\b[^>]*(?:href|src)="(/static/[^"]+)"')
+#: What a page holds for its scripts to add (a list entry, "Add more detail"): not on the page.
+_TEMPLATE = re.compile(r"<template\b.*?</template>", re.S)
 
 
 @dataclass(frozen=True)
@@ -112,12 +114,13 @@ def page_form(html: str, action: str) -> PageForm | None:
         attrs = {k: unescape(v) for k, v in _ATTR.findall(match.group(1))}
         if attrs.get("action", "").split("?", 1)[0] != action:
             continue
+        body = _TEMPLATE.sub("", match.group(2))
         hidden = []
-        for tag in _INPUT.findall(match.group(2)):
+        for tag in _INPUT.findall(body):
             attr = {k: unescape(v) for k, v in _ATTR.findall(tag)}
             if attr.get("type") == "hidden" and "name" in attr:
                 hidden.append((attr["name"], attr.get("value", "")))
-        return PageForm(attrs["action"], hidden, match.group(2))
+        return PageForm(attrs["action"], hidden, body)
     return None
 
 

@@ -43,14 +43,36 @@ def _holds(cond: Condition, answers: Answers) -> bool:
     return bool(given & set(cond.answers))
 
 
+def condition_holds(catalog: Catalog, cond: Condition, answers: Answers) -> bool:
+    """One enable-when condition holds, and its gate item is itself enabled."""
+    return _holds(cond, answers) and branch_enabled(catalog, catalog.item(cond.item), answers)
+
+
 def branch_enabled(catalog: Catalog, item: Item, answers: Answers) -> bool:
     """True when the item's enable-when holds, and its gate item is itself enabled."""
     if item.enable_when is None:
         return True
-    return any(
-        _holds(cond, answers) and branch_enabled(catalog, catalog.item(cond.item), answers)
-        for cond in item.enable_when.conditions
-    )
+    return any(condition_holds(catalog, cond, answers) for cond in item.enable_when.conditions)
+
+
+def conditions_on_page(
+    catalog: Catalog, item: Item, answers: Answers, on_page: Collection[str]
+) -> tuple[Condition, ...] | None:
+    """The conditions that decide, on a page holding the questions ``on_page``, whether the
+    item is shown there: those whose gate is on the page, to evaluate in the browser as it is
+    answered (as ``_holds`` does, each with its gate shown). The others are answered elsewhere
+    and read from ``answers``: None when one of them holds (the item is shown whatever this
+    page says) or the item has no condition; empty when none of the conditions left can hold.
+    """
+    if item.enable_when is None:
+        return None
+    live = []
+    for cond in item.enable_when.conditions:
+        if cond.item in on_page:
+            live.append(cond)
+        elif condition_holds(catalog, cond, answers):
+            return None
+    return tuple(live)
 
 
 def hidden_reason(

@@ -14,7 +14,8 @@ from intake.intakes.drafts import section_version, visibility_for
 from intake.models import Intake
 from intake.patient.access import signed_in
 from intake.patient.field_errors import FieldError, item_errors
-from intake.patient.same_as import SameAs, offer
+from intake.patient.reveal import Drawn, as_shown, detail_offer, drawn_items
+from intake.patient.same_as import SameAs, block_items, offer
 from intake.patient.tickets import resume_ticket
 
 #: The steps that show the notice that the form is not watched, and what to do in an emergency
@@ -30,12 +31,17 @@ class StepPage:
     section: Section
     items: list[Item]
     form: SectionForm
+    #: What the page draws, in order: ``items``, and the follow-ups it may show in place.
+    drawn: list[Drawn]
     index: int
     resume: str | None
     #: The section's stored answers the page was drawn from (``section_version``).
     version: str | None
     detail_on: bool
     optional_count: int = 0
+    #: While the detail is closed, what "Add more detail" would show as the page is answered
+    #: (``reveal.detail_offer``): its script counts them again in place.
+    offer: list[dict[str, Any]] = field(default_factory=list)
     #: Optional questions of this part with a stored answer: sent only while they are shown.
     optional_answered: int = 0
     notice: str | None = None
@@ -65,7 +71,9 @@ class StepPage:
 
     @property
     def shown_ids(self) -> list[str]:
-        return [item.id for item in self.items]
+        """The shown questions whose ``_shown`` input is the page's own, not inside a question
+        the page may hide (``reveal``)."""
+        return [d.item.id for d in self.drawn if not d.when and not d.hidden]
 
     @property
     def is_first(self) -> bool:
@@ -146,6 +154,8 @@ def step_page(
     if posted:
         ids = list(dict.fromkeys([*posted_shown(section), *ids]))
     items = [item for item in section.items if item.id in ids]
+    drawn = drawn_items(catalog, section, items, answers, visibility) if intake else []
+    hidden = [d.item for d in drawn if d.hidden]
     if posted:
         form = form_class(formdata=request.form, meta={"csrf": False})
         _remove_row(items, form, parse_action(request.form.get("action", "")))
@@ -157,7 +167,9 @@ def step_page(
         form.validate()
         for item in items:
             errors += item_errors(item, form[item.id])
-    for item in items:
+    for item in hidden:  # not sent (disabled): drawn from what is stored, to show as it was
+        form[item.id].process(None, item.kind.prefill(item, answers.get(item.id)))
+    for item in (*items, *hidden):
         item.kind.ready(item, form[item.id])
     optional = _detail_items(catalog, section, answers, visibility)
     source = {s.id: s for s in catalog.sections if s.reaction}.get(copied_from or "")
@@ -166,6 +178,7 @@ def step_page(
         section=section,
         items=items,
         form=form,
+        drawn=drawn or [Drawn(item) for item in items],
         index=catalog.section_index(section.id),
         resume=_resume(intake),
         version=section_version(intake.answers, section)
@@ -173,15 +186,31 @@ def step_page(
         else request.form.get("_version"),
         detail_on=section.id in visibility.detail_sections,
         optional_count=len(optional),
+        offer=detail_offer(catalog, section, answers, visibility, drawn) if intake else [],
         optional_answered=sum(value_state(answers.get(i.id)) != "not_answered" for i in optional),
         notice=notice,
         errors=errors,
         to_review=(request.form.get("_return") if posted else request.args.get("from")) == "review",
         new_items=[] if posted else _new_items(items, request.args.get("new", "")),
-        same_as=offer(catalog, section, answers, visibility, [i.id for i in items]),
+        same_as=_same_as(catalog, section, answers, visibility, drawn or [Drawn(i) for i in items]),
         copied_from=source,
         copy_changed=notice == "same_changed",
     )
+
+
+def _same_as(
+    catalog: Catalog,
+    section: Section,
+    answers: dict[str, Any],
+    visibility: Visibility,
+    drawn: list[Drawn],
+) -> SameAs | None:
+    """ "Same as for <topic>", drawn with the block's first question: hidden with it, when the
+    page shows that in place, as the page would offer it then."""
+    first = block_items(catalog, section).get("noticed")
+    if first is not None:
+        answers = as_shown(catalog, drawn, first.id, answers)
+    return offer(catalog, section, answers, visibility, [d.item.id for d in drawn])
 
 
 def _resume(intake: Intake | None) -> str | None:
