@@ -12,6 +12,10 @@ from forms.display import Cell, Display, Table, _
 from forms.schema import Item, ListField
 from forms.types.base import KEEP, AnswerType, Question
 
+#: The number in the names of a new entry's template (``ListType.blank_entry``): no digits, so
+#: WTForms would never read it as a row.
+NEW_ENTRY = "__n__"
+
 
 def filled(data: object) -> bool:
     """Whether a row holds anything typed or chosen (then it gets a "Remove" button; the empty
@@ -135,6 +139,16 @@ class ListType(AnswerType):
     def remove_entry(self, field: Any, index: int) -> None:
         if index < len(field.entries):
             del field.entries[index]
+
+    def blank_entry(self, field: Any) -> Any:
+        """An empty row named ``<list>-__n__``, not part of the list: the step page's template
+        for an entry added in place, whose script puts its number in (``static/entries.js``).
+        Bound as WTForms binds the list's own rows, so it is drawn by the same macros."""
+        options = {"name": f"{field.name}-{NEW_ENTRY}", "id": f"{field.id}-{NEW_ENTRY}"}
+        options.update(_meta=field.meta, translations=field._translations)
+        entry = field.meta.bind_field(field._form, field.unbound_field, options)
+        entry.process(None)
+        return entry
 
     def display(self, question: Item, stored: Any) -> Display:
         columns = tuple(_(f.label) for f in question.fields)

@@ -42,12 +42,27 @@ def posted_answers(page: StepPage, stored: Mapping[str, Any]) -> tuple[dict[str,
         if item.id not in page.problem_ids:
             values[item.id] = item.kind.parse(item, posted.data)
             continue
-        kept = item.kind.salvage(item, posted, stored.get(item.id))
+        kept = item.kind.salvage(item, posted, _drawn_from(item.id, stored.get(item.id)))
         if kept is KEEP:
             unsaved.add(item.id)
         else:
             values[item.id] = kept
     return values, unsaved
+
+
+def _drawn_from(item_id: str, stored: Any) -> Any:
+    """The stored rows a list's posted rows match by place. A page with scripts on removes
+    entries in place and numbers the rest on (``static/entries.js``), saying which of the rows
+    it was drawn with went (``_removed``: ``list id:place``): without them, a box in error
+    would be given back the stored value of the row that was in its place before."""
+    gone = set()
+    for value in request.form.getlist("_removed"):
+        list_id, _, place = value.rpartition(":")
+        if list_id == item_id and place.isdecimal():
+            gone.add(int(place))
+    if not gone or not isinstance(stored, list):
+        return stored
+    return [row for n, row in enumerate(stored) if n not in gone]
 
 
 def posts_what_is_stored(page: StepPage, stored: Mapping[str, Any]) -> bool:

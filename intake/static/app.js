@@ -6,11 +6,14 @@
   // which would cut a paste without a word: over the limit the box keeps everything and the
   // counter says by how much. Screen readers hear it once typing pauses, not at every key.
   // The wording comes from the page, translated there: "{left} of {max} characters left".
+  // Boxes a script adds later (a list entry added in place, static/entries.js) get theirs
+  // from the "intake:added" event on what was added.
   var holder = document.querySelector("[data-counter]");
   var wording = holder && holder.getAttribute("data-counter");
-  document.querySelectorAll("input[data-limit], textarea[data-limit]").forEach(function (box) {
+  var countBox = function (box) {
     var counter = document.getElementById(box.id + "-count");
-    if (!counter || !wording) { return; }
+    if (!counter || !wording || box.hasAttribute("data-counted")) { return; }
+    box.setAttribute("data-counted", "");
     var max = parseInt(box.getAttribute("data-limit"), 10);
     var overWording = counter.getAttribute("data-over") || wording;
     var spoken = document.createElement("span");
@@ -34,7 +37,12 @@
     };
     box.addEventListener("input", function () { update(true); });
     update(false);
-  });
+  };
+  var countBoxes = function (root) {
+    root.querySelectorAll("input[data-limit], textarea[data-limit]").forEach(countBox);
+  };
+  countBoxes(document);
+  document.addEventListener("intake:added", function (event) { countBoxes(event.target); });
   // Typing not yet saved: the browser asks before a reload, a closed tab or a link loses it.
   // Only this page's own buttons save, so sending the form clears the question.
   var unsaved = false;
@@ -46,15 +54,15 @@
     });
   }
   // "None of these", "Not sure" and "Prefer not to say" clear the other choices, and back.
+  // Listened for on the document: boxes added later (a new list entry) are covered too.
   var lone = ["none", "not_sure", "prefer_not", "no_change", "never_tested"];
-  document.querySelectorAll("input[type=checkbox]").forEach(function (box) {
-    box.addEventListener("change", function () {
-      if (!box.checked) { return; }
-      var group = document.querySelectorAll("input[type=checkbox][name='" + box.name + "']");
-      var exclusive = lone.indexOf(box.value) !== -1;
-      group.forEach(function (other) {
-        if (other !== box && (exclusive || lone.indexOf(other.value) !== -1)) { other.checked = false; }
-      });
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("input[type=checkbox]") || !box.checked) { return; }
+    var group = document.querySelectorAll("input[type=checkbox][name='" + box.name + "']");
+    var exclusive = lone.indexOf(box.value) !== -1;
+    group.forEach(function (other) {
+      if (other !== box && (exclusive || lone.indexOf(other.value) !== -1)) { other.checked = false; }
     });
   });
   // "Send my answers", at the top and the bottom of the review page: once pressed, both say it
