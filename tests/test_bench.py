@@ -128,6 +128,24 @@ def test_the_effort_counter_prices_same_as_as_one_press_per_block(app: Flask) ->
         assert same.seconds < each.seconds, alike
 
 
+def test_the_effort_counter_counts_what_scripts_show_in_place(app: Flask) -> None:
+    """Scripts on, the same questions and controls on every path, read from the same pages
+    (the follow-ups drawn hidden with their conditions), without the reload each follow-up
+    costs with scripts off; and every list shown would add a further entry in place."""
+    effort = _effort()
+    off, on = effort.measure(app), effort.measure(app, scripts=True)
+    for name in effort.PATHS:
+        assert on[name].questions == off[name].questions, name
+        assert on[name].controls == off[name].controls, name
+        assert on[name].entries == off[name].entries, name
+        assert on[name].lists and on[name].lists_in_place == on[name].lists, name
+    no, yes, detail = effort.PATHS
+    assert on[no].page_loads == off[no].page_loads  # nothing to reveal
+    # Date of birth, welcome, each step once, review and done: no step loaded twice.
+    assert on[yes].page_loads == len(get_catalog().sections) + 4 < off[yes].page_loads
+    assert on[detail].page_loads < off[detail].page_loads
+
+
 # --- bench/load.py ---------------------------------------------------------------------------------
 LOAD_FIGURES = (
     "every route's p95",
