@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +15,7 @@ from sqlalchemy import select
 from forms.loader import get_catalog
 from intake import db
 from intake.intakes.demo import demo_answers, demo_detail_sections
+from intake.intakes.invitations import create_invitation
 from intake.models import Intake
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,11 +77,66 @@ def fill_with_demo_answers(app: Any, public_id: str) -> None:
 def open_link(page: Any, base: str, token: str) -> None:
     """Open the patient's link and confirm the date of birth, as the patient does."""
     page.goto(f"{base}/start?t={token}")
+    assert page.url == f"{base}/verify"
     page.fill("#dob-day", str(DOB.day))
     page.fill("#dob-month", str(DOB.month))
     page.fill("#dob-year", str(DOB.year))
     with page.expect_navigation():
         page.click("button[type=submit]")
+
+
+def invite(app: Any) -> tuple[str, str]:
+    """A new patient's link token and intake id (born on ``DOB``)."""
+    with app.app_context(), db.transaction() as tx:
+        new = create_invitation(tx, "Ada Example", DOB)
+        return new.token, new.intake.public_id
+
+
+def new_context(browser: Any, width: int = 390, **options: Any) -> Any:
+    """A browser context the size of a phone (or ``width``), with the tests' timeout."""
+    context = browser.new_context(viewport={"width": width, "height": 844}, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+def patient_page(browser: Any, base: str, token: str, width: int = 390, **options: Any) -> Any:
+    """A page of a new context, signed in with the link and the date of birth."""
+    page = new_context(browser, width, **options).new_page()
+    open_link(page, base, token)
+    return page
+
+
+def documents(page: Any) -> list[str]:
+    """The pages the browser requests from now on (a reload of the step is one more)."""
+    loads: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            loads.append(f"{r.method} {urlsplit(r.url).path}")
+            if r.resource_type == "document"
+            else None
+        ),
+    )
+    return loads
+
+
+#: Screenshots of the pages the tests reach, to look at (not compared): SCREENSHOTS=/some/folder.
+SHOTS = os.environ.get("SCREENSHOTS")
+
+
+def shot(page: Any, name: str, widths: tuple[int, ...] = ()) -> None:
+    """Save a full-page screenshot as ``name``.png, or one per width as ``name``-WIDTH.png (the
+    page is left at the first width); nothing unless SCREENSHOTS is set."""
+    if not SHOTS:
+        return
+    Path(SHOTS).mkdir(parents=True, exist_ok=True)
+    if not widths:
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+        return
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 844})
+        page.screenshot(path=str(Path(SHOTS) / f"{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": widths[0], "height": 844})
 
 
 EMAIL = "dr.ada@example.org"

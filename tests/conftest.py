@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +22,19 @@ import jinja2
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, update
 from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from forms.loader import get_catalog
 from intake import create_app, db
+from intake.clock import utcnow
 from intake.db import Base
 from intake.intakes import submissions
 from intake.intakes.demo import demo_answers, demo_detail_sections
 from intake.intakes.invitations import create_invitation, find_by_public_id
 from intake.intakes.submissions import submit_intake
-from intake.models import Intake, Submission
+from intake.models import Intake, PatientSession, Submission
 from intake.pdf.job import RenderJob
 from intake.pdf.renderer import RENDERER
 from intake.worker import run as run_worker
@@ -310,6 +311,19 @@ def load_intake(app: Flask, public_id: str) -> Intake:
         assert intake is not None
         _ = intake.submission  # load while the session is open
         return intake
+
+
+def idle_for(app: Flask, invited: Invited, minutes: float) -> None:
+    """As if the patient's browser had sent nothing for ``minutes``."""
+    with app.app_context(), db.transaction() as tx:
+        intake = find_by_public_id(tx, invited.public_id)
+        assert intake is not None
+        before = utcnow() - timedelta(minutes=minutes)
+        tx.execute(
+            update(PatientSession)
+            .where(PatientSession.intake_id == intake.id)
+            .values(last_seen_at=before)
+        )
 
 
 def page_version(html: str) -> str:

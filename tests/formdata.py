@@ -16,3 +16,11 @@ def section_formdata(items: Iterable[Item], answers: dict[str, Any]) -> dict[str
         if item.id in answers:
             data.update(posted_fields(item, answers[item.id]))
     return data
+
+
+#: Stress's reaction block answered with two reactions (what "Same as for <topic>" copies).
+STRESS = {
+    "stress.reaction.noticed": ["hives", "flushing"],
+    "stress.reaction.onset": "minutes",
+    "stress.reaction.how_often": "most_times",
+}

@@ -9,7 +9,6 @@ worker's render is held back until the test has seen the page wait, then let go.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,23 +19,10 @@ from intake import db
 from intake.intakes import submissions
 from intake.intakes.invitations import create_invitation
 from tests.accessibility import check_now
-from tests.chromium import DOB, TIMEOUT_MS, fill_with_demo_answers, open_link, watch
+from tests.chromium import DOB, TIMEOUT_MS, fill_with_demo_answers, open_link, shot, watch
 from tests.conftest import stored_submission
 
 pytestmark = pytest.mark.browser
-#: Screenshots of the done page at a phone's and a desktop's width, to look at (not compared):
-#: set SCREENSHOTS=/some/folder.
-SHOTS = os.environ.get("SCREENSHOTS")
-
-
-def shot(page: Any, name: str) -> None:
-    if not SHOTS:
-        return
-    Path(SHOTS).mkdir(parents=True, exist_ok=True)
-    for width in (390, 1280):
-        page.set_viewport_size({"width": width, "height": 844})
-        page.screenshot(path=str(Path(SHOTS) / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
 
 
 @pytest.fixture
@@ -78,7 +64,7 @@ def test_the_patient_sends_waits_and_downloads_their_copy(
         assert "is being made" in copy.inner_text()
         assert page.locator("code.hash").count() == 0
         check_now(page, browser.findings)
-        shot(page, "done-making")
+        shot(page, "done-making", (390, 1280))
         page.evaluate("window.__sameDocument = true")
 
         # Let the render go: the page offers the copy in place, without a reload.
@@ -90,7 +76,7 @@ def test_the_patient_sends_waits_and_downloads_their_copy(
         assert "Your answers have been sent" in page.inner_text("main")
         printed = page.locator("code.hash").inner_text()
         check_now(page, browser.findings)
-        shot(page, "done-ready")
+        shot(page, "done-ready", (390, 1280))
 
         with page.expect_download() as started:
             download_link.click()

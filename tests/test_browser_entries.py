@@ -13,9 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.accessibility import check_now
+from tests.chromium import documents, invite, patient_page, shot
 from tests.conftest import load_intake
-from tests.test_browser_reveal import documents, patient_page
-from tests.test_browser_session import invite, shot
 
 pytestmark = pytest.mark.browser
 

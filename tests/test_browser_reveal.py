@@ -19,9 +19,8 @@ from intake import db
 from intake.intakes.drafts import visibility_for
 from intake.intakes.invitations import find_by_public_id
 from tests.accessibility import check_now
-from tests.chromium import TIMEOUT_MS
+from tests.chromium import documents, invite, patient_page, shot
 from tests.conftest import load_intake
-from tests.test_browser_session import invite, open_link, shot
 
 pytestmark = pytest.mark.browser
 
@@ -43,28 +42,6 @@ TICK = """([name, n]) => {
     done({answers, shown, posted: sent.getAll('_shown'), names: [...new Set(sent.keys())]});
   }, 0));
 }"""
-
-
-def documents(page: Any) -> list[str]:
-    """The pages the browser requests (a reload of the step is one more)."""
-    loads: list[str] = []
-    page.on(
-        "request",
-        lambda r: (
-            loads.append(f"{r.method} {urlsplit(r.url).path}")
-            if r.resource_type == "document"
-            else None
-        ),
-    )
-    return loads
-
-
-def patient_page(browser: Any, base: str, token: str, width: int = 390, **options: Any) -> Any:
-    context = browser.new_context(viewport={"width": width, "height": 844}, **options)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    open_link(page, base, token)
-    return page
 
 
 def test_a_follow_up_appears_in_place_is_answered_and_saved_without_a_reload(

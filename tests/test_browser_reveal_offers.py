@@ -15,10 +15,9 @@ from playwright.sync_api import expect
 from intake import db
 from intake.intakes.invitations import find_by_public_id
 from tests.accessibility import check_now
+from tests.chromium import invite, patient_page
 from tests.conftest import load_intake
-from tests.test_browser_reveal import patient_page
-from tests.test_browser_session import invite
-from tests.test_same_as import STRESS
+from tests.formdata import STRESS
 
 pytestmark = pytest.mark.browser
 

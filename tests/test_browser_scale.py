@@ -7,8 +7,7 @@ from typing import Any
 
 from intake import db
 from intake.intakes.invitations import create_invitation
-from tests.chromium import DOB, TIMEOUT_MS
-from tests.test_browser import open_link
+from tests.chromium import DOB, TIMEOUT_MS, open_link
 
 #: Each 0 to 10 choice's box on the page.
 BOXES = """(fieldset) => [...fieldset.querySelectorAll('.scale-numbers .option')].map(o => {

@@ -8,9 +8,7 @@ Runs the real app (CSRF on, real CSP) on a loopback port in Debian's Chromium, a
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,43 +16,13 @@ from sqlalchemy import select, update
 
 from intake import db
 from intake.clock import utcnow
-from intake.intakes.invitations import create_invitation, reissue_invitation, revoke_invitation
+from intake.intakes.invitations import reissue_invitation, revoke_invitation
 from intake.models import Intake, PatientSession
-from tests.chromium import DOB, TIMEOUT_MS, watch
+from tests.chromium import invite, new_context, open_link, shot, watch
 
 pytestmark = pytest.mark.browser
 
 TYPED = "Hives after hot showers, <b>and</b> tiredness"
-#: Screenshots of the new pages, to look at (not compared): set SCREENSHOTS=/some/folder.
-SHOTS = os.environ.get("SCREENSHOTS")
-
-
-def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
-
-
-def invite(app: Any) -> tuple[str, str]:
-    with app.app_context(), db.transaction() as tx:
-        new = create_invitation(tx, "Ada Example", DOB)
-        return new.token, new.intake.public_id
-
-
-def open_link(page: Any, base: str, token: str) -> None:
-    page.goto(f"{base}/start?t={token}")
-    assert page.url == f"{base}/verify"
-    page.fill("#dob-day", str(DOB.day))
-    page.fill("#dob-month", str(DOB.month))
-    page.fill("#dob-year", str(DOB.year))
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-
-
-def new_context(browser: Any) -> Any:
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    context.set_default_timeout(TIMEOUT_MS)
-    return context
 
 
 def act(app: Any, public_id: str, what: str) -> None:

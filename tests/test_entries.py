@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import Invited, load_intake, post_step
-from tests.test_reveal import WithoutScripts, set_answers
+from tests.step_pages import WithoutScripts, set_answers
 
 
 def test_a_list_offers_an_empty_entry_to_add_in_place(

@@ -20,7 +20,7 @@ from intake.clock import as_utc, utcnow
 from intake.config import ConfigError, load_config
 from intake.intakes.invitations import find_by_public_id
 from intake.models import PatientSession
-from tests.conftest import Invited, load_intake, post_step, sign_in
+from tests.conftest import Invited, idle_for, load_intake, post_step, sign_in
 
 
 def sessions(app: Flask, invited: Invited) -> list[PatientSession]:
@@ -29,19 +29,6 @@ def sessions(app: Flask, invited: Invited) -> list[PatientSession]:
         assert intake is not None
         query = select(PatientSession).where(PatientSession.intake_id == intake.id)
         return list(db.session().scalars(query.order_by(PatientSession.created_at)))
-
-
-def idle_for(app: Flask, invited: Invited, minutes: float) -> None:
-    """As if the patient's browser had sent nothing for ``minutes``."""
-    with app.app_context(), db.transaction() as tx:
-        intake = find_by_public_id(tx, invited.public_id)
-        assert intake is not None
-        before = utcnow() - timedelta(minutes=minutes)
-        tx.execute(
-            update(PatientSession)
-            .where(PatientSession.intake_id == intake.id)
-            .values(last_seen_at=before)
-        )
 
 
 def cookie_cleared(response: TestResponse) -> bool:

@@ -19,10 +19,9 @@ from intake import db
 from intake.clock import utcnow
 from intake.intakes.invitations import find_by_public_id, reissue_invitation, revoke_invitation
 from intake.models import PatientSession
-from tests.conftest import Invited, load_intake, post_step, sign_in
+from tests.conftest import Invited, idle_for, load_intake, post_step, sign_in
 from tests.extracted_text import visible_text
 from tests.forbidden_phrases import violations
-from tests.test_patient_sessions import idle_for
 
 TYPED = "Hives after <b>hot</b> showers & baths"
 DOB = {"dob-day": 27, "dob-month": 3, "dob-year": 1980}

@@ -14,12 +14,7 @@ from intake import db
 from intake.intakes.invitations import create_invitation
 from tests.chromium import DOB, TIMEOUT_MS, open_link
 from tests.conftest import Invited, load_intake, post_step
-
-STRESS = {
-    "stress.reaction.noticed": ["hives", "flushing"],
-    "stress.reaction.onset": "minutes",
-    "stress.reaction.how_often": "most_times",
-}
+from tests.formdata import STRESS
 
 
 def _stress_with_reactions(client: FlaskClient) -> None:

@@ -50,6 +50,11 @@ class SameAs:
         return f"same:{self.source.id}:{self.version}"
 
 
+def topic(catalog: Catalog, section_id: str | None) -> Section | None:
+    """The section named in a button or an address, if it has a reaction block to copy from."""
+    return next((s for s in catalog.sections if s.id == section_id and s.reaction), None)
+
+
 def block_items(catalog: Catalog, section: Section) -> dict[str, Item]:
     """The section's own reaction questions by part; empty for a block asked inside a list
     (foods, medicines: each row is about something else) and for a section without one."""

@@ -24,7 +24,7 @@ from intake.intakes.drafts import (
     visibility_for,
 )
 from intake.models import Intake
-from intake.patient.same_as import copies
+from intake.patient.same_as import copies, topic
 from intake.patient.steps import Action, StepPage, parse_action, posted_shown, step_page
 
 
@@ -156,7 +156,7 @@ def _copied(
     mistake on it (the caller's test): shown again as typed, it would post the block over the
     copy at its next save. Nor does a button drawn before another window changed that topic's
     answers: it named answers that are no longer the patient's."""
-    source = {s.id: s for s in catalog.sections if s.reaction}.get(action.item_id or "")
+    source = topic(catalog, action.item_id)
     if source is None or source.id == section.id:
         return {}, None
     if action.seen != section_version(intake.answers, source):

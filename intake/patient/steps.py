@@ -15,7 +15,7 @@ from intake.models import Intake
 from intake.patient.access import signed_in
 from intake.patient.field_errors import FieldError, item_errors
 from intake.patient.reveal import Drawn, as_shown, detail_offer, drawn_items
-from intake.patient.same_as import SameAs, block_items, offer
+from intake.patient.same_as import SameAs, block_items, offer, topic
 from intake.patient.tickets import resume_ticket
 
 #: The steps that show the notice that the form is not watched, and what to do in an emergency
@@ -172,7 +172,7 @@ def step_page(
     for item in (*items, *hidden):
         item.kind.ready(item, form[item.id])
     optional = _detail_items(catalog, section, answers, visibility)
-    source = {s.id: s for s in catalog.sections if s.reaction}.get(copied_from or "")
+    source = topic(catalog, copied_from)
     return StepPage(
         catalog=catalog,
         section=section,
